@@ -1,0 +1,43 @@
+# Two entry points, both idempotent on a fresh machine (as root, nothing done before):
+#   make run    venv + pinned stack + Fashion-MNIST, then the default suite through Snakemake
+#   make test   the same setup, then pytest
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORES ?= all
+SNAKEMAKE_ARGS ?=
+FASHION_MNIST_DIR ?=
+SOURCE_ARG := $(if $(FASHION_MNIST_DIR),--source-dir $(FASHION_MNIST_DIR),)
+DATA := results/data/fashion-mnist
+
+.PHONY: setup data run test smoke toy report-html clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+data: $(DATA)/train.pt $(DATA)/test.pt
+
+$(DATA)/%.pt: | setup
+	$(PY) -m gans prepare --dataset fashion-mnist --split $* --out $@ $(SOURCE_ARG)
+
+run: setup data
+	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+smoke: setup data
+	$(VENV)/bin/snakemake --cores $(CORES) --config suite=smoke $(SNAKEMAKE_ARGS)
+
+toy: setup
+	$(VENV)/bin/snakemake --cores $(CORES) --config suite=toy-2d $(SNAKEMAKE_ARGS)
+
+report-html: setup
+	$(VENV)/bin/snakemake --cores 1 --report reports/default/report.html
+
+test: setup data
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf results .snakemake .gpu-locks

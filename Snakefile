@@ -1,0 +1,27 @@
+# GAN Roadmap Bench: prepare data -> train (model x dataset x seed) -> sample -> evaluate ->
+# aggregate -> report, for one benchmark suite.
+#   snakemake --cores all                           # the embedded default suite, CPU
+#   snakemake --cores 8 --resources gpu=2           # GPU box: two training jobs, one GPU each
+#   snakemake --cores all --config suite=smoke      # another suite from benchmarks/
+import json
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        report_outputs(),

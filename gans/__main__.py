@@ -1,0 +1,5 @@
+import sys
+
+from gans.cli import main
+
+sys.exit(main())

@@ -1,0 +1,18 @@
+"""GAN losses on discriminator logits, named as in the papers."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def bce_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Goodfellow's D objective: 0.5 * [BCE(D(x), 1) + BCE(D(G(z)), 0)]."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return 0.5 * (real + fake)
+
+
+def non_saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating G loss BCE(D(G(z)), 1) = -log D(G(z)), not -BCE(D(G(z)), 0)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

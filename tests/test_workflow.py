@@ -1,0 +1,94 @@
+"""The workflow end to end through the snakemake command line, in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def workflow_copy(tmp_path: Path) -> Path:
+    """Snakefile, rules, config and suites in a fresh directory (results land there too)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(REPO / "Snakefile", work)
+    for folder in ("rules", "config", "benchmarks"):
+        shutil.copytree(REPO / folder, work / folder)
+    return work
+
+
+def snakemake(work: Path, *args: str, fashion_mnist: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    config = [f"data={{raw_root: {REPO / 'data' / 'raw'}, source_dir: null, allow_download: false, allow_apt: false}}"]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--config", *config, *args]
+    return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=1500)
+
+
+def link_prepared_data(work: Path, fashion_mnist_dir: Path) -> None:
+    target = work / "results" / "data" / "fashion-mnist"
+    target.mkdir(parents=True)
+    for split in ("train", "test"):
+        os.symlink(fashion_mnist_dir / f"{split}.pt", target / f"{split}.pt")
+
+
+def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None:
+    work = workflow_copy(tmp_path)
+    link_prepared_data(work, fashion_mnist_dir)
+    result = snakemake(work, "suite=smoke")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    suite = yaml.safe_load((work / "benchmarks" / "smoke.yaml").read_text())
+    results = work / "results" / "smoke"
+    for model in suite["models"]:
+        for seed in suite["seeds"]:
+            run = results / "runs" / "fashion-mnist" / model / f"seed{seed}"
+            status = json.loads((run / "status.json").read_text())
+            assert status["status"] == "completed", (model, status)
+            assert status["steps_done"] == suite["budget"].get("model_steps", {}).get(model, suite["budget"]["steps"])
+            losses = pd.read_csv(run / "losses.csv")
+            assert len(losses) == status["steps_done"] and losses.drop(columns=["step", "wall_s"]).notna().all().all()
+            samples = torch.load(results / "samples" / "fashion-mnist" / model / f"seed{seed}.pt", weights_only=False)
+            assert samples["data"].shape == (suite["evaluation"]["n_generated"], 1, 32, 32)
+            assert samples["data"].dtype == torch.uint8 and samples["data"].float().std() > 0
+            grid = results / "samples" / "fashion-mnist" / model / f"seed{seed}.png"
+            assert grid.stat().st_size > 1000
+            assert (results / "benchmarks" / "train" / "fashion-mnist" / model / f"seed{seed}.tsv").is_file()
+            metrics = json.loads((results / "metrics" / "fashion-mnist" / "classifier" / model
+                                  / f"seed{seed}.json").read_text())
+            assert metrics["status"] == "completed" and metrics["metrics"]["fid"] > 0
+    floor = json.loads((results / "metrics" / "fashion-mnist" / "classifier" / "real" / "seed0.json").read_text())
+    store = pd.read_csv(results / "store.csv")
+    assert set(suite["models"]) | {"real"} <= set(store["model"])
+    fid = store[(store.metric == "fid") & (store.extractor == "classifier")].set_index("model")["value"]
+    assert fid["real"] == pytest.approx(floor["metrics"]["fid"])
+    assert (fid.drop("real") > fid["real"]).all(), "a few steps of training cannot beat real data"
+    report = work / "reports" / "smoke" / "README.md"
+    assert report.is_file() and "real" in report.read_text()
+    # a second invocation has nothing left to do
+    again = snakemake(work, "suite=smoke", "-n")
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s["models"].append("no-such-gan"), "models[1]: unknown model 'no-such-gan'"),
+    (lambda s: s["datasets"].append("imagenet"), "datasets[1]: unknown dataset 'imagenet'"),
+    (lambda s: s["budget"].update(steps=-5), "budget.steps: must be a positive integer"),
+])
+def test_bad_suite_fails_at_start_naming_the_field(tmp_path: Path, edit, message) -> None:
+    work = workflow_copy(tmp_path)
+    suite = yaml.safe_load((work / "benchmarks" / "smoke.yaml").read_text())
+    edit(suite)
+    (work / "bad.yaml").write_text(yaml.safe_dump(suite))
+    result = snakemake(work, "suite_file=bad.yaml")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (work / "results").exists(), "no job may run"
