@@ -1,4 +1,16 @@
 # The tidy results store (single source of every table and figure) and the suite's report.
+from gans.report import layout as report_layout
+
+
+def report_extractors():
+    return {d: extractors_for(d) for d in SUITE["datasets"]}
+
+
+def report_targets():
+    """Every figure and table of reports/<suite>/ that Snakemake's HTML report shows."""
+    return [report(f"{REPORT_DIR}/{item.path}", category=item.category,
+                   caption=item.caption, labels=dict(item.labels))
+            for item in report_layout.report_items(SUITE, report_extractors())]
 
 
 rule aggregate:
@@ -17,9 +29,12 @@ rule aggregate:
 rule report:
     input:
         store=RESULTS + "/store.csv",
-        grids=sample_grids(),
+        samples=[SAMPLES.format(dataset=d, model=m, seed=s) + ".pt" for d, m, s in runs()],
+        losses=[RUN.format(dataset=d, model=m, seed=s) + "/losses.csv" for d, m, s in runs()],
+        toy_data=[data_file(d, "train") for d in SUITE["datasets"] if not is_image_dataset(d)],
     output:
         index=REPORT_DIR + "/README.md",
+        figures=report_targets(),
     log:
         RESULTS + "/logs/report.log",
     shell:

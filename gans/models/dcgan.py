@@ -16,7 +16,7 @@ no L2 weight decay. Small scale: three stride-2 stages 4 -> 8 -> 16 -> 32 with n
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, ClassVar, Optional
 
 import torch
 from torch import nn
@@ -51,9 +51,14 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """Strided convs halving the resolution to 4x4, then one 4x4 conv to a single logit."""
+    """Strided convs halving the resolution to 4x4, then one 4x4 conv to a single logit.
 
-    def __init__(self, channels: int, resolution: int, ndf: int) -> None:
+    `norm` builds the normalisation after every conv but the first (BatchNorm in DCGAN and WGAN;
+    WGAN-GP's critic swaps it for a per-sample one, since BN breaks the per-sample gradient penalty).
+    """
+
+    def __init__(self, channels: int, resolution: int, ndf: int,
+                 norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> None:
         super().__init__()
         n_down = _stride2_stages(resolution)
         layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),
@@ -61,7 +66,7 @@ class DCGANDiscriminator(nn.Module):
         width = ndf
         for _ in range(n_down - 1):
             layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2, True)]
+                       norm(width * 2), nn.LeakyReLU(0.2, True)]
             width *= 2
         layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=False), nn.Flatten()]
         self.main = nn.Sequential(*layers)
@@ -82,6 +87,9 @@ def _stride2_stages(resolution: int) -> int:
 class DCGAN(GANVariant):
     year = 2015
     paper = "Radford et al., arXiv:1511.06434"
+    protocol_notes: ClassVar[str] = (
+        "PyTorch-port choices: 4x4 kernels, z ~ N(0, 1), no L2 weight decay; three stride-2 "
+        "stages for 32 px.")
     defaults = {"z_dim": 100, "ngf": 64, "ndf": 64, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999}
 
     def __init__(self, spec, config=None, device="cpu") -> None:

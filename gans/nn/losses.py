@@ -16,3 +16,13 @@ def bce_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor)
 def non_saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """The non-saturating G loss BCE(D(G(z)), 1) = -log D(G(z)), not -BCE(D(G(z)), 0)."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """WGAN critic loss mean f(G(z)) - mean f(x): no logs, no sigmoid; its negative estimates W1."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """WGAN generator loss -mean f(G(z))."""
+    return -fake_scores.mean()

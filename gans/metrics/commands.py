@@ -1,0 +1,155 @@
+"""The metric commands: train-classifier, real-features, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from gans.data import load_prepared
+
+if TYPE_CHECKING:
+    from gans.metrics.extractors import ExtractorOptions
+
+
+def _add_extractor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--classifier", default=None,
+                   help="domain classifier weights (train-classifier --out); needed by --extractor "
+                        "classifier, and gives class accuracy of conditional samples under Inception")
+    p.add_argument("--inception-weights", default=None,
+                   help="local Inception weights file (torch-fidelity's weights-inception-2015-12-05); "
+                        "default: torch.hub's cache, downloaded there when online")
+    p.add_argument("--inception-sha256", default=None, help="expected sha256 of the Inception weights")
+    p.add_argument("--no-download", action="store_true", help="never download Inception weights")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (feature extraction)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train-classifier", help="train the dataset's domain classifier (the 'classifier' extractor)",
+        description="Train a small CNN on a prepared train split with a fixed seed, measure it on the "
+                    "test split, and write its weights and an info JSON (accuracy, sha256 of the weights). "
+                    "Fails when the test accuracy is below --min-accuracy.")
+    p.add_argument("--train", required=True, help="prepared train split (.pt)")
+    p.add_argument("--test", required=True, help="prepared test split (.pt)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="weights file to write (.pt)")
+    p.add_argument("--info", required=True, help="JSON to write: accuracy, sha256, seed, epochs, ...")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (results depend on it)")
+    p.add_argument("--min-accuracy", type=float, default=0.90,
+                   help="fail (and write nothing) below this test accuracy")
+    p.set_defaults(func=cmd_train_classifier)
+
+    p = subparsers.add_parser(
+        "real-features", help="features and float64 statistics of n real images, computed once",
+        description="Extract features (and logits, labels, float64 mu/sigma) of n images of a prepared "
+                    "split with one extractor, into one file that every evaluation reuses. n below the "
+                    "split size takes a fixed seed-0 subset; n above it is an error.")
+    p.add_argument("--data", required=True, help="prepared split (.pt)")
+    p.add_argument("--extractor", required=True, choices=["classifier", "inception-v3-compat"])
+    p.add_argument("--n", type=int, required=True, help="number of real images")
+    p.add_argument("--out", required=True, help="features file to write (.pt)")
+    _add_extractor_options(p)
+    p.set_defaults(func=cmd_real_features)
+
+    p = subparsers.add_parser(
+        "evaluate", help="metrics of one samples file -> one metrics JSON",
+        description="Image samples: FID, IS, KID, precision/recall, density/coverage (and class accuracy, "
+                    "intra-class FID for labelled samples) against a real-features file. Point samples: "
+                    "--extractor toy and --real = the prepared points file. Diverged samples give null "
+                    "metrics. The JSON is written atomically.")
+    p.add_argument("--samples", required=True, help="samples file (.pt) from sample / sample-real")
+    p.add_argument("--real", required=True, help="real-features file, or the prepared file for toy data")
+    p.add_argument("--extractor", required=True, choices=["classifier", "inception-v3-compat", "toy"])
+    p.add_argument("--out", required=True, help="metrics JSON to write")
+    _add_extractor_options(p)
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _extractor_options(args: argparse.Namespace) -> "ExtractorOptions":
+    from gans.metrics.extractors import ExtractorOptions
+
+    return ExtractorOptions(classifier=args.classifier, inception_weights=args.inception_weights,
+                            inception_sha256=args.inception_sha256, allow_download=not args.no_download)
+
+
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from gans.metrics.classifier import train_classifier
+    from gans.metrics.evaluate import save_torch_atomic, write_json_atomic
+    from gans.metrics.weights import file_sha256
+
+    torch.set_num_threads(args.threads)
+    train, test = load_prepared(args.train), load_prepared(args.test)
+    print(f"[train-classifier] {train['dataset']}: {len(train['data'])} train / {len(test['data'])} test "
+          f"images, seed {args.seed}, {args.epochs} epochs, {args.threads} thread(s)", flush=True)
+    trained = train_classifier(train, test, seed=args.seed, epochs=args.epochs,
+                               log=lambda line: print(f"[train-classifier] {line}", flush=True))
+    print(f"[train-classifier] test accuracy {trained.test_accuracy:.4f} "
+          f"({trained.train_seconds:.1f} s training)", flush=True)
+    if trained.test_accuracy < args.min_accuracy:
+        raise SystemExit(f"[train-classifier] FAILED: test accuracy {trained.test_accuracy:.4f} is below "
+                         f"--min-accuracy {args.min_accuracy}; the classifier is not good enough to "
+                         f"measure samples with. Nothing was written.")
+    save_torch_atomic(trained.record(), args.out)
+    sha256 = file_sha256(args.out)
+    info = {"dataset": trained.dataset, "test_accuracy": trained.test_accuracy, "sha256": sha256,
+            "seed": trained.seed, "epochs": trained.epochs,
+            "architecture": asdict(trained.model.arch), "train_seconds": trained.train_seconds,
+            "threads": args.threads, "epoch_losses": trained.epoch_losses,
+            "train_data_sha256": train["sha256"], "test_data_sha256": test["sha256"]}
+    write_json_atomic(info, args.info)
+    print(f"[train-classifier] sha256 {sha256[:12]} -> {args.out}, {args.info}", flush=True)
+    return 0
+
+
+def cmd_real_features(args: argparse.Namespace) -> int:
+    from gans.metrics.evaluate import compute_real_features, save_torch_atomic
+    from gans.metrics.weights import WeightsError
+
+    torch.set_num_threads(args.threads)
+    prepared = load_prepared(args.data)
+    print(f"[real-features] {prepared['dataset']}/{prepared['split']}: {args.n} of {len(prepared['data'])} "
+          f"images, extractor {args.extractor}", flush=True)
+    try:
+        record = compute_real_features(prepared, args.extractor, _extractor_options(args), args.n, args.device)
+    except WeightsError as error:
+        raise SystemExit(f"[real-features] {error}") from error
+    save_torch_atomic(record, args.out)
+    print(f"[real-features] {record['feature_dim']}-d features, extractor sha256 "
+          f"{record['extractor_sha256'][:12]}, {record['extraction_s']:.1f} s -> {args.out}", flush=True)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from gans.metrics.evaluate import evaluate_images, evaluate_points, write_json_atomic
+    from gans.metrics.weights import WeightsError
+
+    started = time.perf_counter()  # after the imports: timing is of the evaluation itself
+    torch.set_num_threads(args.threads)
+    samples = torch.load(Path(args.samples), map_location="cpu", weights_only=False)
+    real = torch.load(Path(args.real), map_location="cpu", weights_only=False)
+    print(f"[evaluate] {samples['model']} seed {samples['seed']} on {samples['dataset']}: "
+          f"{len(samples['data'])} {samples['kind']} samples ({samples['status']}), extractor "
+          f"{args.extractor}", flush=True)
+    if samples["kind"] == "points":
+        if args.extractor != "toy":
+            raise SystemExit("[evaluate] point samples are measured with --extractor toy")
+        record = evaluate_points(samples, real)
+    else:
+        if args.extractor == "toy":
+            raise SystemExit("[evaluate] --extractor toy is for point samples only")
+        try:
+            record = evaluate_images(samples, real, args.extractor, _extractor_options(args), args.device)
+        except WeightsError as error:
+            raise SystemExit(f"[evaluate] {error}") from error
+    record["timing"]["total_s"] = time.perf_counter() - started
+    write_json_atomic(record, args.out)
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items() if v is not None)
+    print(f"[evaluate] {record['status']}: {shown or 'no metrics'} -> {args.out}", flush=True)
+    return 0

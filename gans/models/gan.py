@@ -1,0 +1,221 @@
+"""GAN: Goodfellow et al., "Generative Adversarial Nets" (2014, arXiv:1406.2661), as in the
+released MNIST setup (goodfeli/adversarial, mnist.yaml).
+
+What makes it the 2014 GAN (MODELS.md section 1):
+  * MLP generator and discriminator only, no convolutions;
+  * z: 100-d uniform[-1, 1] prior, fed only to G's input;
+  * G: 1200 ReLU -> 1200 ReLU -> one sigmoid unit per pixel;
+  * D: dropout (keep 0.8) on raw pixels -> maxout (240 units x 5 pieces) -> dropout (keep 0.5)
+    -> maxout (240 x 5) -> dropout (keep 0.5) -> one sigmoid unit (kept as a logit, BCE on top);
+  * D loss 0.5 * [BCE(D(x), 1) + BCE(D(G(z)), 0)], non-saturating G loss BCE(D(G(z)), 1);
+  * k = 1 D step per G step; SGD, lr 0.1 divided by 1.000004 every update (floor 1e-6),
+    momentum 0.5 rising linearly to 0.7 (by epoch 250 in the code: 125k updates of 100 images).
+
+Choices (also in `GAN.protocol_notes`):
+  * updates alternate as in the paper's Algorithm 1 (D step, then a G step on fresh noise that
+    sees the updated D); the released code's simultaneous update (both gradients from one
+    minibatch, one step) is the option `simultaneous_updates: true`;
+  * our images are in [-1, 1], so G's sigmoid output s is mapped to 2s - 1 (= tanh(a / 2));
+  * weights start as pylearn2's `irange` init: U(-0.05, 0.05) in G, U(-0.005, 0.005) in D.
+    The code's max-norm column constraints (1.9365) are left out.
+Toy 2-D data (spec.kind == "points"): G and D are plain ReLU MLPs (`points_hidden` x
+`points_layers`), G's output unbounded; everything else as above.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, ClassVar, Optional
+
+import torch
+from torch import nn
+
+from gans.models.base import MODELS, GANVariant
+from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
+from gans.nn.mlp import Maxout, PointsDiscriminator, mlp, uniform_init_
+from gans.spec import Batch, DataSpec
+
+G_IRANGE, D_IRANGE = 0.05, 0.005
+
+
+def uniform_latent(n: int, z_dim: int, generator: Optional[torch.Generator] = None,
+                   device: torch.device | str = "cpu") -> torch.Tensor:
+    """z ~ U[-1, 1]^z_dim, the prior of the 2014 GAN and CGAN papers."""
+    return torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
+
+
+class GoodfellowGenerator(nn.Module):
+    """z -> two ReLU layers -> one sigmoid unit per pixel, mapped from [0, 1] to [-1, 1]."""
+
+    def __init__(self, z_dim: int, sample_shape: tuple[int, ...], hidden: int) -> None:
+        super().__init__()
+        self.sample_shape = sample_shape
+        self.hidden = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(),
+                                    nn.Linear(hidden, hidden), nn.ReLU())
+        self.out = nn.Linear(hidden, math.prod(sample_shape))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        pixels = torch.sigmoid(self.out(self.hidden(z)))
+        return (2 * pixels - 1).view(-1, *self.sample_shape)
+
+
+class MaxoutDiscriminator(nn.Module):
+    """Dropout on raw pixels, two dropout-regularised maxout layers, one logit."""
+
+    def __init__(self, in_features: int, units: int, pieces: int, input_dropout: float,
+                 hidden_dropout: float) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Dropout(input_dropout), Maxout(in_features, units, pieces),
+            nn.Dropout(hidden_dropout), Maxout(units, units, pieces),
+            nn.Dropout(hidden_dropout), nn.Linear(units, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x.flatten(1)).view(-1)
+
+
+def _image_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    G = GoodfellowGenerator(c["z_dim"], spec.sample_shape, c["g_hidden"])
+    D = MaxoutDiscriminator(math.prod(spec.sample_shape), c["d_units"], c["d_pieces"],
+                            c["d_input_dropout"], c["d_hidden_dropout"])
+    uniform_init_(G, G_IRANGE)
+    uniform_init_(D, D_IRANGE)
+    return G, D
+
+
+def _points_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    G = mlp(c["z_dim"], spec.channels, c["points_hidden"], c["points_layers"])
+    D = PointsDiscriminator(spec.channels, c["points_hidden"], c["points_layers"])
+    return G, D
+
+
+NETWORKS: dict[str, Callable[[DataSpec, dict[str, Any]], tuple[nn.Module, nn.Module]]] = {
+    "image": _image_networks,
+    "points": _points_networks,
+}
+
+
+@MODELS.register("gan")
+class GAN(GANVariant):
+    """The minimax game of Goodfellow et al.: D and G trained by SGD with momentum, k = 1."""
+
+    year = 2014
+    paper = "Goodfellow et al., arXiv:1406.2661"
+    data_kinds = ("image", "points")
+    defaults = {
+        "z_dim": 100, "g_hidden": 1200, "d_units": 240, "d_pieces": 5,
+        "d_input_dropout": 0.2, "d_hidden_dropout": 0.5,
+        "lr": 0.1, "lr_decay": 1.000004, "lr_min": 1e-6,
+        "momentum_start": 0.5, "momentum_end": 0.7, "momentum_saturate_steps": 125_000,
+        "simultaneous_updates": False,
+        "points_hidden": 128, "points_layers": 3,
+    }
+    protocol_notes: ClassVar[str] = (
+        "Alternating D/G updates (paper Algorithm 1, k=1; the released code updates both "
+        "simultaneously). G's sigmoid output s is mapped to 2s-1 for [-1, 1] images; "
+        "no max-norm constraints.")
+
+    def __init__(self, spec: DataSpec, config=None, device="cpu") -> None:
+        super().__init__(spec, config, device)
+        G, D = self.build_networks()
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        c = self.config
+        self.opt_G = torch.optim.SGD(self.G.parameters(), lr=c["lr"], momentum=c["momentum_start"])
+        self.opt_D = torch.optim.SGD(self.D.parameters(), lr=c["lr"], momentum=c["momentum_start"])
+
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        return NETWORKS[self.spec.kind](self.spec, self.config)
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    # -------------------------------------------------------------- the paper's SGD schedule
+    def learning_rate(self, step: int) -> float:
+        """lr divided by `lr_decay` once per update, never below `lr_min`."""
+        c = self.config
+        return max(c["lr"] / c["lr_decay"] ** step, c["lr_min"])
+
+    def momentum(self, step: int) -> float:
+        """Momentum rising linearly from `momentum_start` to `momentum_end`, then constant."""
+        c = self.config
+        progress = min(step / c["momentum_saturate_steps"], 1.0)
+        return c["momentum_start"] + progress * (c["momentum_end"] - c["momentum_start"])
+
+    def _apply_schedule(self) -> None:
+        lr, momentum = self.learning_rate(self.step), self.momentum(self.step)
+        for opt in (self.opt_G, self.opt_D):
+            for group in opt.param_groups:
+                group["lr"], group["momentum"] = lr, momentum
+
+    # -------------------------------------------------------------- hooks CGAN overrides
+    def generator_output(self, z: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
+        return self.G(z)
+
+    def discriminator_logits(self, x: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
+        return self.D(x)
+
+    def fake_labels(self, batch: Batch) -> Optional[torch.Tensor]:
+        """Labels the fakes of this step are generated for (none: unconditional)."""
+        return None
+
+    # -------------------------------------------------------------- training
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        self.G.train()
+        self.D.train()
+        self._apply_schedule()
+        update = self._simultaneous_step if self.config["simultaneous_updates"] else self._alternating_step
+        losses = update(batch)
+        self.step += 1
+        return losses
+
+    def _draw_z(self, n: int) -> torch.Tensor:
+        return uniform_latent(n, self.config["z_dim"], device=self.device)
+
+    def _discriminator_loss(self, batch: Batch, fake: torch.Tensor,
+                            labels: Optional[torch.Tensor]) -> torch.Tensor:
+        return bce_discriminator_loss(self.discriminator_logits(batch.x, batch.y),
+                                      self.discriminator_logits(fake.detach(), labels))
+
+    def _alternating_step(self, batch: Batch) -> dict[str, float]:
+        """Algorithm 1: one D step on a real and a noise minibatch, then one G step on new noise."""
+        n, labels = len(batch), self.fake_labels(batch)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D = self._discriminator_loss(batch, self.generator_output(self._draw_z(n), labels), labels)
+        loss_D.backward()
+        self.opt_D.step()
+
+        self.opt_G.zero_grad(set_to_none=True)
+        fake = self.generator_output(self._draw_z(n), labels)
+        loss_G = non_saturating_generator_loss(self.discriminator_logits(fake, labels))
+        loss_G.backward()
+        self.opt_G.step()
+        return {"loss_D": loss_D.item(), "loss_G": loss_G.item()}
+
+    def _simultaneous_step(self, batch: Batch) -> dict[str, float]:
+        """The released code: both gradients from the same minibatch and noise, then both steps."""
+        n, labels = len(batch), self.fake_labels(batch)
+        self.opt_D.zero_grad(set_to_none=True)
+        self.opt_G.zero_grad(set_to_none=True)
+        fake = self.generator_output(self._draw_z(n), labels)
+        loss_D = self._discriminator_loss(batch, fake, labels)
+        loss_D.backward()  # fake is detached inside: D gradients only
+        loss_G = non_saturating_generator_loss(self.discriminator_logits(fake, labels))
+        g_params = list(self.G.parameters())
+        for p, grad in zip(g_params, torch.autograd.grad(loss_G, g_params)):
+            p.grad = grad
+        self.opt_D.step()
+        self.opt_G.step()
+        return {"loss_D": loss_D.item(), "loss_G": loss_G.item()}
+
+    # -------------------------------------------------------------- evaluation
+    def sample_latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return uniform_latent(n, self.config["z_dim"], generator=generator)
+
+    def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        self.G.eval()
+        with torch.no_grad():
+            return self.generator_output(z, labels)

@@ -1,0 +1,226 @@
+"""The suite's report folder: tables, figures and the README.md that shows them.
+
+The README says how the numbers were made (protocol, seeds, budget, hardware, versions, code
+version, all read from the store and the runs' status.json provenance) and keeps the published
+numbers in a table of their own, apart from our rankings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import pandas as pd
+
+from gans.quantize import QUANTIZATION_RULE
+from gans.report import figures, layout, tables
+from gans.report.anchors import NOT_COMPARABLE, anchors_tables
+from gans.report.files import write_text_atomic
+from gans.report.roadmap import REAL, is_conditional, model_year, roadmap_order
+from gans.report.store import COST_EXTRACTOR, dataset_kind
+
+
+# --------------------------------------------------------------------------- provenance
+def read_statuses(suite: dict[str, Any], results: Path) -> list[dict[str, Any]]:
+    """status.json of every suite run that has one."""
+    records = []
+    for dataset in suite["datasets"]:
+        for model in suite["models"]:
+            for seed in suite["seeds"]:
+                path = results / "runs" / dataset / model / f"seed{seed}" / "status.json"
+                if path.is_file():
+                    records.append(json.loads(path.read_text()))
+    return records
+
+
+def distinct(values: Iterable[Any]) -> str:
+    """"a" or "a (2 runs); b (1 run)" when the runs disagree; "unknown" with no values."""
+    counts = Counter(str(v) for v in values if v not in (None, ""))
+    if not counts:
+        return "unknown"
+    if len(counts) == 1:
+        return next(iter(counts))
+    return "; ".join(f"{v} ({n} run{'s' if n > 1 else ''})" for v, n in counts.items())
+
+
+def environment_lines(statuses: Sequence[dict[str, Any]]) -> list[str]:
+    """Hardware and software of the training runs, from their status.json provenance."""
+    prov = [s.get("provenance", {}) for s in statuses]
+    packages = [p.get("packages", {}) for p in prov]
+    gpus = [p.get("gpu") for p in prov if p.get("gpu")]
+    lines = [
+        f"Hardware: device {distinct(s.get('device') for s in statuses)}; CPU "
+        f"{distinct(p.get('cpu') for p in prov)} ({distinct(p.get('cpu_count') for p in prov)} "
+        f"logical cores); torch threads per job {distinct(s.get('threads') for s in statuses)}"
+        + (f"; GPU {distinct(gpus)}" if gpus else "") + ".",
+        f"Software: Python {distinct(p.get('python') for p in prov)}; "
+        + "; ".join(f"{name} {distinct(pk.get(name) for pk in packages)}"
+                    for name in ("torch", "torchvision", "torch-fidelity", "numpy", "pandas"))
+        + f"; platform {distinct(p.get('platform') for p in prov)}.",
+        f"Code version: {distinct(p.get('code_version') for p in prov)}.",
+    ]
+    if not statuses:
+        lines.append("No run has written a status.json yet: hardware and versions are unknown.")
+    return lines
+
+
+def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
+    budget, evaluation = suite.get("budget", {}), suite.get("evaluation", {})
+    models = ", ".join(f"{m} ({model_year(m) or '?'})" for m in roadmap_order(suite["models"]))
+    lines = [
+        f"Models, in roadmap order: {models}.",
+        f"Datasets: {', '.join(suite['datasets'])}.",
+        f"Training seeds: {', '.join(str(s) for s in suite['seeds'])}. Each cell is the mean ± "
+        "95% Student-t CI half-width over the seeds that gave a number; with one seed a cell is "
+        "the mean alone and says \"no CI\".",
+        f"Budget: {budget.get('steps')} generator steps, batch size {budget.get('batch_size')}"
+        + (f", per-model steps {budget['model_steps']}" if budget.get("model_steps") else "")
+        + (f"; config overrides {json.dumps(suite['model_config'])}" if suite.get("model_config")
+           else "; every model at its documented defaults") + ".",
+        f"Evaluation: {evaluation.get('n_generated')} generated vs {evaluation.get('n_real')} real "
+        f"images of the {evaluation.get('real_split')} split; extractors "
+        f"{', '.join(sorted(set(store['extractor'].dropna()) - {COST_EXTRACTOR}))}; the floor is "
+        "a real train subset of the same size evaluated like a model.",
+        f"Quantization: {QUANTIZATION_RULE}.",
+        "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
+    ]
+    runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
+    counts = runs["status"].value_counts()
+    lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
+                 + f" (of {len(runs)}).")
+    return lines
+
+
+# --------------------------------------------------------------------------- markdown helpers
+def link(target: Path, base: Path) -> str:
+    return Path(os.path.relpath(target, base)).as_posix()
+
+
+def figure_markdown(stem: str, alt: str) -> str:
+    return f"![{alt}]({stem}.png)\n\n[SVG]({stem}.svg)\n"
+
+
+def table_markdown(table: tables.Table, stem: str) -> str:
+    return (tables.markdown_with_caption(table)
+            + f"\nAlso as [HTML]({stem}.html) and [LaTeX]({stem}.tex).\n")
+
+
+def bullet_list(lines: Iterable[str]) -> str:
+    return "".join(f"- {line}\n" for line in lines)
+
+
+# --------------------------------------------------------------------------- the report
+def dataset_extractors(suite: dict[str, Any], store: pd.DataFrame, dataset: str) -> list[str]:
+    """The suite's extractors for the dataset first, then any other the store holds for it."""
+    names = layout.suite_extractors(suite, dataset)
+    in_store = store.loc[store["dataset"] == dataset, "extractor"].dropna().unique()
+    return names + sorted(set(in_store) - set(names) - {COST_EXTRACTOR})
+
+
+def conditional_models(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
+    """Registered conditional models, and any whose metrics include class accuracy."""
+    scored = store.loc[(store["metric"] == "class_accuracy") & store["value"].notna(), "model"]
+    return [m for m in roadmap_order(suite["models"]) if is_conditional(m) or m in set(scored)]
+
+
+def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: Path, out: Path,
+                          data_dir: Path, dataset: str, environment: Sequence[str]) -> str:
+    """Tables and figures of one dataset; returns its README section."""
+    models, seeds = list(suite["models"]), [int(s) for s in suite["seeds"]]
+    points = dataset_kind(dataset) == "points"
+    parts = [f"## {dataset}\n"]
+    for extractor in dataset_extractors(suite, store, dataset):
+        stem = layout.results_table(dataset, extractor)
+        table = tables.results_table(store, dataset, extractor)
+        tables.write_table(table, out / stem, f"{dataset}: results ({extractor} features)")
+        headline = layout.headline_for(extractor)
+        figures.plot_progression(store, dataset, extractor, out / layout.progression(dataset, extractor))
+        figures.plot_quality_vs_time(store, dataset, extractor,
+                                     out / layout.quality_vs_time(dataset, extractor))
+        parts += [f"### Results: {extractor} features\n", table_markdown(table, stem),
+                  figure_markdown(layout.progression(dataset, extractor),
+                                  f"{headline.label} along the roadmap"),
+                  figure_markdown(layout.quality_vs_time(dataset, extractor),
+                                  f"{headline.label} vs training time")]
+        if not points:
+            figures.plot_precision_recall(store, dataset, extractor,
+                                          out / layout.precision_recall(dataset, extractor))
+            parts.append(figure_markdown(layout.precision_recall(dataset, extractor),
+                                         "precision vs recall"))
+
+    stem = layout.cost_table(dataset)
+    table = tables.cost_table(store, dataset, notes=environment[:1])
+    tables.write_table(table, out / stem, f"{dataset}: training cost")
+    parts += ["### Training cost\n", table_markdown(table, stem)]
+
+    figures.plot_training_curves(results, dataset, models, seeds, out / layout.training_curves(dataset))
+    parts += ["### Training curves\n", figure_markdown(layout.training_curves(dataset), "training curves")]
+
+    parts.append(f"### Samples (seed {seeds[0]})\n")
+    if points:
+        figures.plot_toy_scatter(results, data_dir, dataset, models, seeds[0],
+                                 out / layout.toy_scatter(dataset))
+        parts.append(figure_markdown(layout.toy_scatter(dataset), "samples over the true modes"))
+        return "\n".join(parts)
+    figures.plot_sample_grids(results, dataset, models, seeds[0], out / layout.sample_grid(dataset))
+    parts.append(figure_markdown(layout.sample_grid(dataset), "sample grids"))
+    for model in conditional_models(suite, store):
+        figures.plot_class_grid(results, dataset, model, seeds[0], out / layout.class_grid(dataset, model))
+        parts.append(figure_markdown(layout.class_grid(dataset, model), f"{model}: samples by class"))
+    return "\n".join(parts)
+
+
+def write_anchors(out: Path) -> str:
+    """The published-numbers tables (files and README section)."""
+    anchors = anchors_tables()
+    paper = tables.Table(anchors["papers"], anchors["papers"].apply(
+        lambda c: c.map(tables.latex_escape)), [NOT_COMPARABLE])
+    harness = tables.Table(anchors["harnesses"], anchors["harnesses"].apply(
+        lambda c: c.map(tables.latex_escape)), ["Same protocol, many models, as each source ran it."])
+    stem = layout.anchors_table()
+    markdown = ("### Paper headline results\n\n" + tables.markdown_with_caption(paper)
+                + "\n### Multi-model harnesses\n\n" + tables.markdown_with_caption(harness))
+    write_text_atomic(out / f"{stem}.md", markdown)
+    write_text_atomic(out / f"{stem}.html", tables.html_document(paper, "Published: papers")
+                      + tables.html_document(harness, "Published: harnesses"))
+    write_text_atomic(out / f"{stem}.tex", tables.latex_document(paper, "tab:published-papers")
+                      + "\n" + tables.latex_document(harness, "tab:published-harnesses"))
+    return ("## Published numbers (under their own protocols, not comparable)\n\n"
+            f"{NOT_COMPARABLE}\n\n{markdown}\nAlso as [HTML]({stem}.html) and [LaTeX]({stem}.tex).\n")
+
+
+def build_report(suite: dict[str, Any], store: pd.DataFrame, results: Path | str, out: Path | str,
+                 data_dir: Optional[Path | str] = None, store_path: Optional[Path | str] = None) -> Path:
+    """Write every table and figure of the suite and the README.md that shows them."""
+    results, out = Path(results), Path(out)
+    data_dir = Path(data_dir) if data_dir is not None else results.parent / "data"
+    statuses = read_statuses(suite, results)
+    environment = environment_lines(statuses)
+    source = (f"the tidy results store [`{link(Path(store_path), out)}`]({link(Path(store_path), out)})"
+              if store_path else "the tidy results store")
+    sections = [
+        f"# GAN Roadmap Bench report: suite `{suite['name']}`\n",
+        str(suite.get("description", "")).strip() + "\n",
+        f"Every table and figure here is generated by `python -m gans report` from {source} "
+        "(training curves from the runs' losses.csv, sample grids from the samples files). "
+        "Published numbers are listed at the end, apart: they were measured under other "
+        "protocols and are not comparable.\n",
+        "## How these numbers were made\n",
+        bullet_list(protocol_lines(suite, store) + environment),
+    ]
+    for dataset in suite["datasets"]:
+        sections.append(write_dataset_section(suite, store, results, out, data_dir, dataset,
+                                              environment))
+    sections.append(write_anchors(out))
+    return write_text_atomic(out / layout.INDEX, "\n".join(sections))
+
+
+def run_summary(store: pd.DataFrame) -> str:
+    """One line for the command's output: runs by status."""
+    runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
+    floors = store[(store["model"] == REAL)]
+    return (", ".join(f"{int(n)} {s}" for s, n in runs["status"].value_counts().items())
+            + f" runs; {floors['seed'].nunique()} floor seed(s)")

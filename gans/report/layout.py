@@ -1,0 +1,160 @@
+"""Names of every file the report command writes, so the workflow can declare them.
+
+All paths are relative to the report folder (reports/{suite}/). Tables come as .md, .html and
+.tex; figures as .png and .svg. The set of files depends only on the suite (its datasets, their
+kinds, the extractors and which models are conditional), never on what the runs produced: a
+figure with nothing to show is still written, saying so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+from gans.report.roadmap import is_conditional
+
+TABLE_SUFFIXES = (".md", ".html", ".tex")
+FIGURE_SUFFIXES = (".png", ".svg")
+INDEX = "README.md"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one metric a progression plot shows for an extractor."""
+
+    metric: str
+    label: str
+    lower_is_better: bool
+    slug: str  # used in file names
+
+
+FID_HEADLINE = Headline("fid", "FID", True, "fid")
+HEADLINES: Mapping[str, Headline] = {"toy": Headline("modes_covered", "modes covered", False, "modes")}
+
+
+def headline_for(extractor: str) -> Headline:
+    return HEADLINES.get(extractor, FID_HEADLINE)
+
+
+# --------------------------------------------------------------------------- file stems
+def results_table(dataset: str, extractor: str) -> str:
+    return f"tables/results-{dataset}-{extractor}"
+
+
+def cost_table(dataset: str) -> str:
+    return f"tables/cost-{dataset}"
+
+
+def anchors_table() -> str:
+    return "tables/published-anchors"
+
+
+def progression(dataset: str, extractor: str) -> str:
+    return f"figures/progression-{dataset}-{extractor}"
+
+
+def precision_recall(dataset: str, extractor: str) -> str:
+    return f"figures/precision-recall-{dataset}-{extractor}"
+
+
+def quality_vs_time(dataset: str, extractor: str) -> str:
+    return f"figures/{headline_for(extractor).slug}-vs-time-{dataset}-{extractor}"
+
+
+def training_curves(dataset: str) -> str:
+    return f"figures/training-curves-{dataset}"
+
+
+def sample_grid(dataset: str) -> str:
+    return f"figures/samples-{dataset}"
+
+
+def class_grid(dataset: str, model: str) -> str:
+    return f"figures/class-grid-{dataset}-{model}"
+
+
+def toy_scatter(dataset: str) -> str:
+    return f"figures/toy-scatter-{dataset}"
+
+
+# --------------------------------------------------------------------------- the whole set
+@dataclass(frozen=True)
+class ReportItem:
+    """One output for Snakemake's report(): the file, its category and its caption file
+    (relative to rules/, as the rules reference captions)."""
+
+    path: str
+    category: str
+    caption: str
+    labels: Mapping[str, str]
+
+
+def suite_extractors(suite: Mapping[str, Any], dataset: str) -> list[str]:
+    """The suite's extractors that apply to a dataset (toy data: only "toy")."""
+    from gans.report.store import TOY_EXTRACTOR, dataset_kind
+
+    if dataset_kind(dataset) == "points":
+        return [TOY_EXTRACTOR]
+    return [e for e in suite.get("evaluation", {}).get("extractors", []) if e != TOY_EXTRACTOR]
+
+
+def report_items(suite: Mapping[str, Any],
+                 extractors: Optional[Mapping[str, Sequence[str]]] = None,
+                 conditional_models: Optional[Sequence[str]] = None) -> list[ReportItem]:
+    """The tables (HTML) and figures (PNG) worth showing in Snakemake's HTML report.
+
+    `extractors` maps dataset -> extractors (default: `suite_extractors`); `conditional_models`
+    lists the models that get a class grid (default: the registered conditional ones).
+    """
+    from gans.report.store import dataset_kind
+
+    extractors = extractors or {d: suite_extractors(suite, d) for d in suite["datasets"]}
+    if conditional_models is None:
+        conditional_models = [m for m in suite["models"] if is_conditional(m)]
+    items: list[ReportItem] = []
+    for dataset in suite["datasets"]:
+        points = dataset_kind(dataset) == "points"
+        for extractor in extractors[dataset]:
+            labels = {"dataset": dataset, "extractor": extractor}
+            items += [
+                ReportItem(results_table(dataset, extractor) + ".html", "Metrics",
+                           "captions/results_table.rst", {**labels, "table": "results"}),
+                ReportItem(progression(dataset, extractor) + ".png", "Metrics",
+                           "captions/progression.rst", {**labels, "figure": "progression"}),
+                ReportItem(quality_vs_time(dataset, extractor) + ".png", "Cost",
+                           "captions/fid_vs_time.rst", {**labels, "figure": "quality vs time"}),
+            ]
+            if not points:
+                items.append(ReportItem(precision_recall(dataset, extractor) + ".png", "Metrics",
+                                        "captions/precision_recall.rst",
+                                        {**labels, "figure": "precision-recall"}))
+        items += [
+            ReportItem(cost_table(dataset) + ".html", "Cost", "captions/cost_table.rst",
+                       {"dataset": dataset, "table": "cost"}),
+            ReportItem(training_curves(dataset) + ".png", "Training", "captions/training_curves.rst",
+                       {"dataset": dataset, "figure": "training curves"}),
+        ]
+        if points:
+            items.append(ReportItem(toy_scatter(dataset) + ".png", "Samples",
+                                    "captions/toy_scatter.rst",
+                                    {"dataset": dataset, "figure": "toy scatter"}))
+            continue
+        items.append(ReportItem(sample_grid(dataset) + ".png", "Samples", "captions/sample_grid.rst",
+                                {"dataset": dataset, "figure": "sample grids"}))
+        items += [ReportItem(class_grid(dataset, m) + ".png", "Samples", "captions/class_grid.rst",
+                             {"dataset": dataset, "figure": f"class grid {m}"})
+                  for m in conditional_models if m in suite["models"]]
+    return items
+
+
+def report_files(suite: Mapping[str, Any],
+                 extractors: Optional[Mapping[str, Sequence[str]]] = None,
+                 conditional_models: Optional[Sequence[str]] = None) -> list[str]:
+    """Every file the report command writes (all formats), relative to the report folder."""
+    files = [INDEX]
+    for stem in [anchors_table()]:
+        files += [stem + s for s in TABLE_SUFFIXES]
+    for item in report_items(suite, extractors, conditional_models):
+        stem, suffix = item.path.rsplit(".", 1)
+        files += [stem + s for s in (TABLE_SUFFIXES if suffix == "html" else FIGURE_SUFFIXES)]
+    return files

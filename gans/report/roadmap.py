@@ -1,0 +1,63 @@
+"""Where each model sits on the roadmap: reports list models by publication year."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+# The eleven roadmap models, in roadmap order, with their years; used when a model is not
+# registered (yet) or its class leaves `year` unset.
+ROADMAP: tuple[tuple[str, int], ...] = (
+    ("gan", 2014),
+    ("cgan", 2014),
+    ("dcgan", 2015),
+    ("cogan", 2016),
+    ("wgan", 2017),
+    ("wgan-gp", 2017),
+    ("cyclegan", 2017),
+    ("progan", 2017),
+    ("sagan", 2018),
+    ("biggan", 2018),
+    ("stylegan", 2019),
+)
+ROADMAP_YEARS = dict(ROADMAP)
+ROADMAP_INDEX = {name: i for i, (name, _) in enumerate(ROADMAP)}
+
+REAL = "real"  # the real-vs-real floor, shown after every model
+
+
+def _registered_class(model: str) -> Optional[type]:
+    from gans.models import MODELS
+
+    return MODELS.get(model) if model in MODELS else None
+
+
+def model_year(model: str) -> Optional[int]:
+    """The model's year: MODELS[model].year when registered and set, else the roadmap table."""
+    cls = _registered_class(model)
+    if cls is not None and getattr(cls, "year", 0):
+        return int(cls.year)
+    return ROADMAP_YEARS.get(model)
+
+
+def is_conditional(model: str) -> bool:
+    cls = _registered_class(model)
+    return cls is not None and getattr(cls, "task", "") == "conditional"
+
+
+def protocol_notes(model: str) -> str:
+    """The class's `protocol_notes` (its documented deviations), or "" when it has none."""
+    cls = _registered_class(model)
+    return str(getattr(cls, "protocol_notes", "") or "") if cls is not None else ""
+
+
+def roadmap_key(model: str) -> tuple[int, int, str]:
+    """Sort key: year, then roadmap position, then name; the real floor goes last."""
+    if model == REAL:
+        return (10_000, 0, model)
+    year = model_year(model)
+    return (year if year is not None else 9_999, ROADMAP_INDEX.get(model, len(ROADMAP)), model)
+
+
+def roadmap_order(models: Iterable[str]) -> list[str]:
+    """The distinct models in roadmap order (the real floor last)."""
+    return sorted(set(models), key=roadmap_key)

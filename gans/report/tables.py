@@ -1,0 +1,246 @@
+"""Result and cost tables from the store: mean and 95% CI over training seeds, per model.
+
+Models come in roadmap order with the real-vs-real floor last. A model without numbers stays in
+the table with its status (missing, diverged); a single seed gives the mean only and says so.
+The protocol the numbers were made under goes into the caption; a mixed protocol is flagged.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pandas as pd
+
+from gans.report.files import write_text_atomic
+from gans.report.roadmap import REAL, protocol_notes, roadmap_order
+from gans.report.stats import MeanCI, mean_ci
+from gans.report.store import COMPLETED, COST_EXTRACTOR, COST_METRICS, DIVERGED, TOY_EXTRACTOR
+
+# Metrics shown in result tables, in this order (within-run spreads is_std / kid_std are left
+# out: the tables show the spread over training seeds).
+METRIC_LABELS = {
+    "fid": "FID", "kid_mean": "KID", "is_mean": "IS", "precision": "Precision",
+    "recall": "Recall", "density": "Density", "coverage": "Coverage",
+    "class_accuracy": "Class acc.", "intra_fid": "Intra-FID", "modes_covered": "Modes covered",
+    "high_quality_share": "HQ share", "reverse_kl": "Reverse KL",
+    "wall_time_s": "Wall time (s)", "images_per_s": "Images/s", "peak_rss_mb": "Peak RSS (MB)",
+    "cpu_time_s": "CPU time (s)",
+}
+HIDDEN_METRICS = {"is_std", "kid_std"}
+LOWER_IS_BETTER = ("fid", "kid_mean", "intra_fid", "reverse_kl")
+NO_VALUE, NOT_APPLICABLE = "—", "n/a"
+FLOOR_LABEL = "real (floor)"
+
+
+# --------------------------------------------------------------------------- numbers
+def format_mean_ci(ci: MeanCI, plus_minus: str = "±") -> str:
+    """"12.34 ± 0.56" (the half-width to two significant digits), the mean alone without a CI."""
+    if ci.mean is None:
+        return NO_VALUE
+    if ci.half_width is None:
+        return f"{ci.mean:.4g}"
+    if ci.half_width <= 1e-9 * max(1.0, abs(ci.mean)):  # equal values; rounding noise aside
+        return f"{ci.mean:.4g} {plus_minus} 0"
+    decimals = min(6, max(0, 1 - math.floor(math.log10(ci.half_width))))
+    return f"{ci.mean:.{decimals}f} {plus_minus} {ci.half_width:.{decimals}f}"
+
+
+def seed_statuses(rows: pd.DataFrame) -> pd.Series:
+    """One status per seed (all rows of a seed share it)."""
+    return rows.groupby("seed")["status"].first()
+
+
+def status_summary(statuses: pd.Series) -> str:
+    """"completed" when all seeds agree, else e.g. "completed 2/3, diverged 1/3"."""
+    counts = statuses.value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    total = int(counts.sum())
+    return ", ".join(f"{status} {int(n)}/{total}" for status, n in counts.sort_index().items())
+
+
+def seeds_cell(n_completed: int) -> str:
+    return f"{n_completed} (no CI)" if n_completed == 1 else str(n_completed)
+
+
+# --------------------------------------------------------------------------- summaries
+@dataclass
+class Table:
+    """A table in two renderings (text for Markdown/HTML, LaTeX) plus its caption lines."""
+
+    text: pd.DataFrame
+    latex: pd.DataFrame
+    caption: list[str]
+
+
+def metrics_in(subset: pd.DataFrame, preferred: Sequence[str]) -> list[str]:
+    """The metrics present, known ones in `preferred` order, unknown ones after, hidden ones out."""
+    present = [m for m in subset["metric"].dropna().unique() if m not in HIDDEN_METRICS]
+    return [m for m in preferred if m in present] + sorted(set(present) - set(preferred))
+
+
+def summarize(subset: pd.DataFrame, metrics: Sequence[str],
+              counted: Sequence[str] = (COMPLETED,)) -> pd.DataFrame:
+    """Per model (roadmap order): status, the seeds whose status is in `counted` (those that
+    give numbers), and a MeanCI per metric (None where the model has no such metric)."""
+    records = []
+    for model in roadmap_order(subset["model"].dropna()):
+        rows = subset[subset["model"] == model]
+        statuses = seed_statuses(rows)
+        record = {"model": model, "year": rows["year"].dropna().iloc[0] if rows["year"].notna().any()
+                  else None, "status": status_summary(statuses),
+                  "n_completed": int(statuses.isin(counted).sum())}
+        for metric in metrics:
+            values = rows.loc[rows["metric"] == metric, "value"]
+            record[metric] = mean_ci(values.tolist()) if len(values) else None  # None: n/a
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def _render(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    rows = []
+    for _, rec in summary.iterrows():
+        year = "" if rec["year"] is None or pd.isna(rec["year"]) else str(int(rec["year"]))
+        row = {"Model": FLOOR_LABEL if rec["model"] == REAL else rec["model"], "Year": year,
+               "Status": rec["status"], "Seeds": seeds_cell(rec["n_completed"])}
+        for metric in metrics:
+            ci = rec[metric]
+            if ci is None:
+                cell = NOT_APPLICABLE
+            else:
+                cell = format_mean_ci(ci)
+                if ci.mean is not None and ci.n != rec["n_completed"]:
+                    cell += f" (n={ci.n})"
+            row[METRIC_LABELS.get(metric, metric)] = cell
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Model", "Year", "Status", "Seeds",
+                                       *(METRIC_LABELS.get(m, m) for m in metrics)])
+
+
+def _table(summary: pd.DataFrame, metrics: Sequence[str], caption: list[str]) -> Table:
+    text = _render(summary, metrics)
+    latex = text.apply(lambda column: column.map(latex_escape)).rename(columns=latex_escape)
+    return Table(text, latex, caption)
+
+
+def results_table(store: pd.DataFrame, dataset: str, extractor: str) -> Table:
+    """Every model (and the real floor) under one extractor on one dataset."""
+    subset = store[(store["dataset"] == dataset) & (store["extractor"] == extractor)]
+    metrics = metrics_in(subset, [m for m in METRIC_LABELS if m not in COST_METRICS])
+    summary = summarize(subset, metrics)
+    return _table(summary, metrics, protocol_caption(subset, extractor))
+
+
+def cost_table(store: pd.DataFrame, dataset: str, notes: Sequence[str] = ()) -> Table:
+    """Training cost per model: wall time, images/s, peak memory, CPU time."""
+    subset = store[(store["dataset"] == dataset) & (store["extractor"] == COST_EXTRACTOR)]
+    metrics = metrics_in(subset, COST_METRICS)
+    caption = [
+        "Training cost per run, mean ± 95% Student-t CI over training seeds (one seed: mean only).",
+        "Wall time and images/s come from the training loop (status.json); peak RSS and CPU time "
+        "from Snakemake's benchmark files (the whole job, start-up included). A diverged run's "
+        "cost counts up to the step it stopped at. Timings on shared machines are approximate.",
+        *notes,
+    ]
+    return _table(summarize(subset, metrics, counted=(COMPLETED, DIVERGED)), metrics, caption)
+
+
+# --------------------------------------------------------------------------- captions
+def describe_values(subset: pd.DataFrame, column: str) -> str:
+    """The one value of a protocol column, or "MIXED: a (models), b (models)" when they differ."""
+    known = subset.dropna(subset=[column])
+    values = list(dict.fromkeys(str(v) for v in known[column]))
+    if not values:
+        return "unknown"
+    if len(values) == 1:
+        return values[0]
+    parts = [f"{v} ({', '.join(roadmap_order(known.loc[known[column].astype(str) == v, 'model']))})"
+             for v in values]
+    return "MIXED: " + "; ".join(parts)
+
+
+EXTRACTOR_NOTES = {
+    "classifier": "Features of the dataset's own classifier, trained by this workflow: these "
+                  "numbers are not comparable with Inception FID/IS or with published results.",
+    "inception-v3-compat": "Inception-v3 (TF-compatible) features, the papers' extractor; numbers "
+                           "still depend on n, split and checkpoint rule.",
+    TOY_EXTRACTOR: "Toy 2D metrics: a sample is high quality within 3 sigma of its nearest mode; "
+                   "reverse KL of the mode histogram against uniform.",
+}
+
+
+def protocol_caption(subset: pd.DataFrame, extractor: str) -> list[str]:
+    """How the numbers of one table were made, one statement per line."""
+    models = subset[subset["model"] != REAL]
+    sha = describe_values(subset.assign(extractor_sha256=subset["extractor_sha256"].str[:12]),
+                          "extractor_sha256")
+    seeds = ", ".join(str(s) for s in sorted(subset["seed"].dropna().unique()))
+    lines = [
+        f"Extractor: {extractor} (weights sha256 {sha}).",
+        f"n_generated {describe_values(subset, 'n_generated')} vs n_real "
+        f"{describe_values(subset, 'n_real')} real images of the "
+        f"{describe_values(subset, 'real_split')} split.",
+        f"Quantization: {describe_values(models, 'quantization')}.",
+        f"Checkpoint rule: {describe_values(models, 'checkpoint_rule')}; training steps: "
+        f"{describe_values(models, 'step')}.",
+        f"Training seeds {seeds}: mean ± 95% Student-t CI half-width over the seeds that gave a "
+        "number (one seed: the mean only, no CI); (n=k) marks a metric with fewer seeds.",
+        f"Lower is better for {', '.join(METRIC_LABELS[m] for m in LOWER_IS_BETTER)}; higher for "
+        "the rest. The floor row compares a real train subset with the same real split.",
+    ]
+    if extractor in EXTRACTOR_NOTES:
+        lines.append(EXTRACTOR_NOTES[extractor])
+    for model in roadmap_order(models["model"].dropna()):
+        note = protocol_notes(model)
+        if note:
+            lines.append(f"{model}: {note}")
+    return lines
+
+
+# --------------------------------------------------------------------------- formats
+def latex_escape(text: str) -> str:
+    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                    "^": r"\textasciicircum{}", "±": r"$\pm$", "—": "---"}
+    return "".join(replacements.get(ch, ch) for ch in str(text))
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def markdown_with_caption(table: Table) -> str:
+    """The table, then its caption lines as one paragraph with line breaks."""
+    return to_markdown(table.text) + "\n" + "  \n".join(table.caption) + "\n"
+
+
+def html_document(table: Table, title: str) -> str:
+    body = table.text.to_html(index=False, escape=True, border=0, classes="results")
+    caption = "".join(f"<p>{html.escape(line)}</p>" for line in table.caption)
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+            f"</title></head>\n<body>\n<h3>{html.escape(title)}</h3>\n{body}\n"
+            f"<div class=\"caption\">{caption}</div>\n</body></html>\n")
+
+
+def latex_document(table: Table, label: str) -> str:
+    return table.latex.to_latex(index=False, escape=False,
+                                caption=latex_escape(" ".join(table.caption)), label=label)
+
+
+def write_table(table: Table, stem: Path, title: str, label: Optional[str] = None) -> list[Path]:
+    """Write stem.md, stem.html and stem.tex."""
+    return [
+        write_text_atomic(f"{stem}.md", markdown_with_caption(table)),
+        write_text_atomic(f"{stem}.html", html_document(table, title)),
+        write_text_atomic(f"{stem}.tex", latex_document(table, label or f"tab:{Path(stem).name}")),
+    ]

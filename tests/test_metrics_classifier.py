@@ -1,0 +1,86 @@
+"""The domain classifier: shapes, its torch-fidelity registration, and `train-classifier` on a
+small synthetic pattern set (accuracy, bit-reproducibility, the accuracy floor)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+from torch_fidelity.utils import create_feature_extractor
+
+from gans.cli import main
+from gans.metrics.classifier import ClassifierArchitecture, DomainClassifier, load_classifier
+from gans.metrics.extractors import ClassifierFeatureExtractor
+from gans.metrics.synthetic import pattern_images, prepared_split
+from gans.metrics.weights import file_sha256
+
+
+@pytest.fixture(scope="module")
+def pattern_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("patterns")
+    for split, n, seed in (("train", 800, 0), ("test", 200, 1)):
+        torch.save(prepared_split(*pattern_images(n, seed=seed), split), root / f"{split}.pt")
+    return root / "train.pt", root / "test.pt"
+
+
+def train_cli(files: tuple[Path, Path], out_dir: Path, seed: int = 0, *extra: str) -> list[str]:
+    return ["train-classifier", "--train", str(files[0]), "--test", str(files[1]), "--seed", str(seed),
+            "--out", str(out_dir / "cls.pt"), "--info", str(out_dir / "cls.json"), "--epochs", "2", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(pattern_files, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cls-a")
+    assert main(train_cli(pattern_files, out)) == 0
+    return out
+
+
+def test_features_and_logits_shapes():
+    model = DomainClassifier(ClassifierArchitecture(channels=3, resolution=64, num_classes=7))
+    features, logits = model.eval().features_and_logits(torch.rand(5, 3, 64, 64) * 2 - 1)
+    assert features.shape == (5, 128) and logits.shape == (5, 7)
+    assert (features >= 0).all()  # after ReLU
+
+
+def test_registered_in_torch_fidelity_and_returns_features_in_requested_order(trained):
+    assert FEATURE_EXTRACTORS_REGISTRY["classifier"] is ClassifierFeatureExtractor
+    images = pattern_images(6, seed=3)[0]
+    for layers in (["penultimate", "logits"], ["logits", "penultimate"]):
+        extractor = create_feature_extractor("classifier", layers, cuda=False,
+                                             feature_extractor_weights_path=str(trained / "cls.pt"))
+        out = dict(zip(layers, extractor(images)))
+        assert out["penultimate"].shape == (6, 128) and out["logits"].shape == (6, 10)
+    with pytest.raises(ValueError):
+        extractor(images.float())  # uint8 only, like torch-fidelity's own extractors
+
+
+def test_training_reaches_high_accuracy_and_records_it(trained):
+    info = json.loads((trained / "cls.json").read_text())
+    assert info["test_accuracy"] >= 0.95
+    assert info["sha256"] == file_sha256(trained / "cls.pt")
+    assert {"dataset", "seed", "epochs", "architecture", "train_seconds"} <= set(info)
+    model, record = load_classifier(trained / "cls.pt")
+    assert record["test_accuracy"] == info["test_accuracy"]
+    images, labels = pattern_images(200, seed=1)  # the test split: re-measure with the saved model
+    with torch.no_grad():
+        predicted = model(images.float() / 127.5 - 1).argmax(1)
+    assert (predicted == labels).double().mean().item() == pytest.approx(info["test_accuracy"])
+
+
+def test_training_is_bit_reproducible(pattern_files, trained, tmp_path):
+    again, other_seed = tmp_path / "again", tmp_path / "seed1"
+    assert main(train_cli(pattern_files, again)) == 0
+    assert main(train_cli(pattern_files, other_seed, 1)) == 0
+    assert (again / "cls.pt").read_bytes() == (trained / "cls.pt").read_bytes()
+    assert json.loads((again / "cls.json").read_text())["sha256"] == \
+        json.loads((trained / "cls.json").read_text())["sha256"]
+    assert file_sha256(other_seed / "cls.pt") != file_sha256(trained / "cls.pt")
+
+
+def test_accuracy_below_the_floor_fails_loudly_and_writes_nothing(pattern_files, tmp_path):
+    with pytest.raises(SystemExit, match="below --min-accuracy"):
+        main(train_cli(pattern_files, tmp_path, 0, "--epochs", "1", "--min-accuracy", "1.01"))
+    assert list(tmp_path.iterdir()) == []

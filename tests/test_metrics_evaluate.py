@@ -1,0 +1,237 @@
+"""real-features and evaluate end to end on small synthetic files (image, conditional, points,
+diverged), agreement with torch-fidelity's calculate_metrics, and the torch-fidelity workarounds
+(Dataset input instead of a conditional generator, DataLoader without worker processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch_fidelity
+from torch import nn
+from torch_fidelity import GenerativeModelModuleWrapper
+from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_generative_model
+
+from gans.cli import main
+from gans.data import prepare_split
+from gans.metrics import evaluate as evaluate_module
+from gans.metrics import extractors as extractors_module
+from gans.metrics.evaluate import _predicted_labels, real_subset_indices, write_json_atomic
+from gans.metrics.extractors import (EXTRACTORS, ExtractorOptions, ImageTensorDataset, extract_features,
+                                     fidelity_options, resolve)
+from gans.metrics.frechet import feature_statistics
+from gans.metrics.scores import IMAGE_METRIC_KEYS, MetricSettings
+from gans.metrics.synthetic import pattern_images, prepared_split
+from gans.metrics.toy import TOY_METRIC_KEYS
+from gans.metrics.weights import file_sha256
+
+N_SPLIT, N_REAL, N_FAKE = 300, 250, 200
+TOP_KEYS = {"suite", "dataset", "model", "seed", "extractor", "status", "metrics", "protocol", "timing"}
+PROTOCOL_KEYS = {"n_generated", "n_real", "real_split", "extractor", "extractor_sha256", "feature_dim",
+                 "quantization", "checkpoint_rule", "seed", "step", "is_splits", "prc_k", "dc_k",
+                 "kid_subsets", "kid_subset_size"}
+
+
+def samples_record(data: torch.Tensor, labels=None, status: str = "completed", kind: str = "image",
+                   model: str = "dcgan", dataset: str = "patterns") -> dict:
+    return {"data": data, "labels": labels, "kind": kind, "status": status, "model": model,
+            "dataset": dataset, "seed": 3, "suite": "unit", "step": 40, "checkpoint_rule": "final step",
+            "conditional": labels is not None}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Pattern train/test splits, a classifier trained on them, real features of the test split."""
+    root = tmp_path_factory.mktemp("evaluate")
+    for split, n, seed in (("train", 600, 0), ("test", N_SPLIT, 1)):
+        torch.save(prepared_split(*pattern_images(n, seed=seed), split), root / f"{split}.pt")
+    assert main(["train-classifier", "--train", str(root / "train.pt"), "--test", str(root / "test.pt"),
+                 "--seed", "0", "--out", str(root / "cls.pt"), "--info", str(root / "cls.json"),
+                 "--epochs", "2"]) == 0
+    assert main(["real-features", "--data", str(root / "test.pt"), "--extractor", "classifier",
+                 "--classifier", str(root / "cls.pt"), "--n", str(N_REAL), "--out", str(root / "real.pt")]) == 0
+    return {"root": root, "cls": root / "cls.pt", "real": root / "real.pt", "test": root / "test.pt"}
+
+
+def evaluate(work: dict[str, Path], samples: dict, name: str, extractor: str = "classifier",
+             real: Path | None = None) -> dict:
+    path = work["root"] / f"{name}.pt"
+    torch.save(samples, path)
+    out = work["root"] / f"{name}.json"
+    assert main(["evaluate", "--samples", str(path), "--real", str(real or work["real"]),
+                 "--extractor", extractor, "--classifier", str(work["cls"]), "--out", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_real_features_file(work):
+    real = torch.load(work["real"], weights_only=False)
+    prepared = torch.load(work["test"], weights_only=False)
+    indices = real_subset_indices(N_SPLIT, N_REAL)
+    assert len(indices.unique()) == N_REAL and (indices.diff() > 0).all()
+    assert torch.equal(real["indices"], indices)
+    assert torch.equal(real["labels"], prepared["labels"][indices])
+    assert real["features"].shape == (N_REAL, 128) and real["logits"].shape == (N_REAL, 10)
+    mu, sigma = feature_statistics(real["features"])
+    assert real["mu"].dtype == np.float64 and np.array_equal(real["sigma"], sigma) and np.array_equal(real["mu"], mu)
+    assert real["extractor_sha256"] == file_sha256(work["cls"])
+    assert (real["n"], real["split"], real["data_sha256"]) == (N_REAL, "test", prepared["sha256"])
+
+
+def test_real_features_refuses_more_than_the_split(work, tmp_path):
+    with pytest.raises(ValueError, match="only 300"):
+        main(["real-features", "--data", str(work["test"]), "--extractor", "classifier",
+              "--classifier", str(work["cls"]), "--n", "301", "--out", str(tmp_path / "x.pt")])
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_evaluate_unconditional_images(work):
+    record = evaluate(work, samples_record(pattern_images(N_FAKE, seed=5)[0]), "uncond")
+    assert set(record) == TOP_KEYS
+    assert set(record["protocol"]) >= PROTOCOL_KEYS
+    assert set(record["metrics"]) == set(IMAGE_METRIC_KEYS)
+    assert set(record["timing"]) == {"total_s", "feature_extraction_s"}
+    assert record["status"] == "completed"
+    assert record["metrics"]["class_accuracy"] is None and record["metrics"]["intra_fid"] is None
+    for key in set(IMAGE_METRIC_KEYS) - {"class_accuracy", "intra_fid"}:
+        assert isinstance(record["metrics"][key], float), key
+    assert record["metrics"]["precision"] > 0.8 and record["metrics"]["recall"] > 0.8  # same patterns
+    assert (record["protocol"]["n_generated"], record["protocol"]["n_real"]) == (N_FAKE, N_REAL)
+    assert record["protocol"]["kid_subset_size"] == N_FAKE and record["protocol"]["is_splits"] == 10
+    assert record["protocol"]["extractor_sha256"] == file_sha256(work["cls"])
+
+
+def test_evaluate_conditional_images(work):
+    images, labels = pattern_images(N_FAKE, seed=6)
+    asked = labels.clone()
+    asked[1::2] = (labels[1::2] + 1) % 10  # every other sample was generated "for" a wrong label
+    record = evaluate(work, samples_record(images, asked, model="cgan"), "cond")
+    assert set(record) == TOP_KEYS | {"per_class"}
+    assert record["metrics"]["class_accuracy"] == pytest.approx(0.5, abs=0.1)
+    assert isinstance(record["metrics"]["intra_fid"], float)
+    per_class = record["per_class"]
+    assert set(per_class) == {"class_accuracy", "intra_fid", "n_generated", "n_real"}
+    assert set(per_class["class_accuracy"]) == {str(c) for c in range(10)}
+    assert sum(per_class["n_generated"].values()) == N_FAKE
+    assert np.mean(list(per_class["class_accuracy"].values())) == pytest.approx(record["metrics"]["class_accuracy"])
+    honest = evaluate(work, samples_record(images, labels, model="cgan"), "cond-honest")
+    assert honest["metrics"]["class_accuracy"] > 0.95
+    assert honest["metrics"]["intra_fid"] < record["metrics"]["intra_fid"]
+
+
+def test_evaluate_diverged_images(work):
+    record = evaluate(work, samples_record(torch.zeros(0, 1, 32, 32, dtype=torch.uint8), status="diverged"),
+                      "diverged")
+    assert record["status"] == "diverged"
+    assert set(record) == TOP_KEYS
+    assert record["metrics"] == dict.fromkeys(IMAGE_METRIC_KEYS)
+    assert record["protocol"]["n_generated"] == 0
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("ring") / "train.pt"
+    return {"path": path, "record": prepare_split("ring-8", "train", path, path.parent)}
+
+
+def test_evaluate_points(work, ring):
+    modes, sigma = ring["record"]["modes"], ring["record"]["sigma"]
+    points = modes[torch.arange(400) % 4] + 0.5 * sigma * torch.randn(400, 2, generator=torch.Generator().manual_seed(0))
+    record = evaluate(work, samples_record(points, kind="points", dataset="ring-8"), "toy", "toy", ring["path"])
+    assert set(record) == TOP_KEYS | {"per_mode"}
+    assert record["metrics"] == {"modes_covered": 4.0, "high_quality_share": 1.0,
+                                 "reverse_kl": pytest.approx(np.log(2))}
+    assert record["protocol"]["extractor"] == "toy" and set(record["protocol"]) >= PROTOCOL_KEYS
+
+
+def test_evaluate_diverged_points(work, ring):
+    record = evaluate(work, samples_record(torch.zeros(0, 2), status="diverged", kind="points",
+                                           dataset="ring-8"), "toy-diverged", "toy", ring["path"])
+    assert record["status"] == "diverged" and record["metrics"] == dict.fromkeys(TOY_METRIC_KEYS)
+
+
+def test_evaluate_refuses_real_features_of_other_weights(work, tmp_path):
+    other = tmp_path / "other.pt"
+    assert main(["train-classifier", "--train", str(work["root"] / "train.pt"), "--test", str(work["test"]),
+                 "--seed", "1", "--out", str(other), "--info", str(tmp_path / "other.json"), "--epochs", "1",
+                 "--min-accuracy", "0"]) == 0
+    samples = work["root"] / "mismatch.pt"
+    torch.save(samples_record(pattern_images(20, seed=7)[0]), samples)
+    with pytest.raises(ValueError, match="recompute"):
+        main(["evaluate", "--samples", str(samples), "--real", str(work["real"]), "--extractor", "classifier",
+              "--classifier", str(other), "--out", str(tmp_path / "m.json")])
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_numbers_equal_torch_fidelity_calculate_metrics(work):
+    """Extract-once-then-compute gives what torch-fidelity's calculate_metrics gives on the same
+    images with the same options (FID to float32-vs-float64 rounding)."""
+    fake = pattern_images(N_FAKE, seed=5)[0]
+    ours = evaluate(work, samples_record(fake), "crosscheck")["metrics"]
+    real_images = torch.load(work["test"], weights_only=False)["data"][real_subset_indices(N_SPLIT, N_REAL)]
+    extractor, weights = resolve("classifier", ExtractorOptions(classifier=str(work["cls"])))
+    theirs = torch_fidelity.calculate_metrics(
+        input1=ImageTensorDataset(fake), input2=ImageTensorDataset(real_images), isc=True, fid=True,
+        kid=True, prc=True, **{**fidelity_options(extractor, weights), **MetricSettings().fidelity_kwargs(N_FAKE, N_REAL)})
+    assert ours["is_mean"] == pytest.approx(theirs["inception_score_mean"], rel=1e-9)
+    assert ours["is_std"] == pytest.approx(theirs["inception_score_std"], rel=1e-9)
+    assert ours["kid_mean"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-6)
+    assert ours["precision"] == theirs["precision"] and ours["recall"] == theirs["recall"]
+    assert ours["fid"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-4)
+
+
+def test_class_predictions_under_inception_come_from_the_classifier(work):
+    images, labels = pattern_images(50, seed=8)
+    dummy_logits = torch.zeros(50, 1008)
+    predicted = _predicted_labels("inception-v3-compat", dummy_logits, ExtractorOptions(classifier=str(work["cls"])),
+                                  images, "cpu")
+    assert (predicted == labels).double().mean() > 0.95
+    assert _predicted_labels("inception-v3-compat", dummy_logits, ExtractorOptions(), images, "cpu") is None
+
+
+def test_extraction_runs_in_this_process(work, monkeypatch):
+    """torch-fidelity's DataLoader would start min(4, 2 x cpus) worker processes; with
+    save_cpu_ram=True every item is read here, in the main process."""
+    seen: list[int] = []
+
+    class RecordingDataset(ImageTensorDataset):
+        def __getitem__(self, index: int) -> torch.Tensor:
+            seen.append(os.getpid())
+            return super().__getitem__(index)
+
+    monkeypatch.setattr(extractors_module, "ImageTensorDataset", RecordingDataset)
+    extractor, weights = resolve("classifier", ExtractorOptions(classifier=str(work["cls"])))
+    extract_features(extractor, weights, pattern_images(12, seed=9)[0])
+    assert set(seen) == {os.getpid()} and len(seen) >= 12  # (torch-fidelity also peeks at item 0)
+
+
+def test_torch_fidelity_conditional_generator_input_still_crashes(work):
+    """Canary for why samples go in as a Dataset: torch-fidelity 0.4.0's generator path with
+    num_classes > 0 calls the removed np.int. When this fails, torch-fidelity fixed it."""
+
+    class TinyConditionalGenerator(nn.Module):
+        def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(len(z), 1, 32, 32, dtype=torch.uint8)
+
+    model = GenerativeModelModuleWrapper(TinyConditionalGenerator(), 4, "normal", 10)
+    extractor = create_feature_extractor("classifier", ["penultimate"], cuda=False,
+                                         feature_extractor_weights_path=str(work["cls"]))
+    with pytest.raises(AttributeError, match="int"):
+        get_featuresdict_from_generative_model(model, extractor, 8, 4, False, 0, False)
+
+
+def test_json_is_written_atomically(tmp_path):
+    out = tmp_path / "m.json"
+    write_json_atomic({"fid": 1.0}, out)
+    with pytest.raises(TypeError):
+        write_json_atomic({"fid": object()}, out)  # fails half-way through serialising
+    assert json.loads(out.read_text()) == {"fid": 1.0}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_extractor_registry_names():
+    assert EXTRACTORS.names() == ["classifier", "inception-v3-compat"]
+    assert evaluate_module.REAL_SUBSET_SEED == 0

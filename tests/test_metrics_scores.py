@@ -1,0 +1,124 @@
+"""Image metrics on hand-built features: IS bounds, identical inputs, same distribution,
+density/coverage (Naeem et al. 2020), conditional metrics."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gans.metrics.density_coverage import density_coverage
+from gans.metrics.frechet import feature_statistics
+from gans.metrics.scores import (MetricSettings, class_accuracy, image_metrics, inception_score,
+                                 intra_class_fid)
+
+SETTINGS = MetricSettings(kid_subsets=20, kid_subset_size=200)
+
+
+def gaussian(n: int, d: int, seed: int, shift: float = 0.0) -> torch.Tensor:
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed)) + shift
+
+
+def test_inception_score_of_uniform_logits_is_one():
+    out = inception_score(torch.zeros(500, 10), MetricSettings())
+    assert out["is_mean"] == pytest.approx(1.0, abs=1e-9)
+    assert out["is_std"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_inception_score_of_confident_evenly_spread_logits_is_the_class_count():
+    classes = 10
+    logits = 40.0 * torch.nn.functional.one_hot(torch.arange(5000) % classes, classes).float()
+    out = inception_score(logits, MetricSettings())
+    assert 0.97 * classes < out["is_mean"] <= classes + 1e-6
+
+
+def test_inception_score_lies_between_one_and_the_class_count():
+    logits = gaussian(1000, 7, seed=0) * 3
+    out = inception_score(logits, MetricSettings())
+    assert 1.0 < out["is_mean"] < 7.0
+
+
+def test_identical_inputs():
+    n, d = 600, 16
+    features = gaussian(n, d, seed=1)
+    logits = gaussian(n, 10, seed=2)
+    mu, sigma = feature_statistics(features)
+    whole_set = MetricSettings(kid_subsets=3, kid_subset_size=n)  # every KID subset is the whole set
+    out = image_metrics(features, logits, features, mu, sigma, whole_set)
+    assert 0.0 <= out["fid"] < 1e-8
+    # unbiased MMD^2 of a set with itself: -(2 / m)(mean k(x, x) - mean_{x != y} k(x, y)) ~ 1/m
+    x = features.double()
+    kernel = (x @ x.T / d + 1) ** 3
+    off_diagonal = (kernel.sum() - kernel.diagonal().sum()) / (n * (n - 1))
+    expected = -2 / n * (kernel.diagonal().mean() - off_diagonal)
+    assert out["kid_mean"] == pytest.approx(float(expected), rel=1e-3)
+    assert abs(out["kid_mean"]) < 0.05
+    assert out["precision"] == 1.0 and out["recall"] == 1.0
+    assert out["coverage"] == 1.0
+    # every ball holds its own centre and its k neighbours: density = (k + 1) / k
+    assert out["density"] == pytest.approx((SETTINGS.dc_k + 1) / SETTINGS.dc_k)
+
+
+def test_shifted_inputs_score_worse():
+    real = gaussian(600, 16, seed=3)
+    fake = gaussian(600, 16, seed=4, shift=3.0)
+    mu, sigma = feature_statistics(real)
+    out = image_metrics(fake, gaussian(600, 10, seed=5), real, mu, sigma, SETTINGS)
+    assert out["fid"] == pytest.approx(16 * 9, rel=0.1)
+    assert out["kid_mean"] > 0.5
+    assert out["precision"] < 0.05 and out["recall"] < 0.05
+    assert out["density"] < 0.05 and out["coverage"] < 0.05
+
+
+def test_density_and_coverage_of_one_distribution():
+    """Naeem et al.: for two samples of one distribution, density ~ 1, coverage ~ 1 - 2^-k."""
+    k = 5
+    real, fake = gaussian(3000, 8, seed=6), gaussian(3000, 8, seed=7)
+    out = density_coverage(real, fake, k=k, chunk=700)  # a chunk that does not divide N
+    assert out["density"] == pytest.approx(1.0, abs=0.08)
+    assert out["coverage"] == pytest.approx(1 - 2 ** -k, abs=0.02)
+
+
+def test_density_counts_balls_and_coverage_counts_real_points():
+    """Hand-made 1-D case: real points 0, 1, 2, 10 with k = 1 have radii 1, 1, 1, 8."""
+    real = torch.tensor([[0.0], [1.0], [2.0], [10.0]])
+    fake = torch.tensor([[0.5], [100.0]])
+    out = density_coverage(real, fake, k=1)
+    # 0.5 lies in the balls of 0 and 1 (radius 1): 2 ball memberships over k * M = 2
+    assert out["density"] == pytest.approx(2 / 2)
+    # balls of 0 and 1 hold a fake; 2 (reaches 1..3) and 10 (reaches 2..18) do not
+    assert out["coverage"] == pytest.approx(2 / 4)
+
+
+def test_class_accuracy_per_label_and_mean():
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
+    predicted = torch.tensor([0, 0, 1, 1, 1, 1, 0, 2])
+    mean, per_label = class_accuracy(predicted, labels)
+    assert per_label == {"0": 0.5, "1": 1.0, "2": 0.5}
+    assert mean == pytest.approx(2 / 3)
+
+
+def test_intra_class_fid_separates_swapped_classes():
+    real = torch.cat([gaussian(300, 4, seed=8), gaussian(300, 4, seed=9, shift=5.0)])
+    real_labels = torch.cat([torch.zeros(300), torch.ones(300)]).long()
+    fake = torch.cat([gaussian(300, 4, seed=10), gaussian(300, 4, seed=11, shift=5.0)])
+    right, per_label = intra_class_fid(fake, real_labels, real, real_labels)
+    swapped, _ = intra_class_fid(fake, 1 - real_labels, real, real_labels)
+    assert set(per_label) == {"0", "1"}
+    assert right < 0.2
+    assert swapped == pytest.approx(4 * 25, rel=0.1)
+
+
+def test_intra_class_fid_skips_labels_without_a_covariance():
+    features = gaussian(5, 3, seed=12)
+    labels = torch.tensor([0, 0, 0, 0, 1])
+    mean, per_label = intra_class_fid(features, labels, features, labels)
+    assert per_label["1"] is None and per_label["0"] is not None
+    assert mean == pytest.approx(per_label["0"])
+    assert not math.isnan(mean)
+
+
+def test_kid_subset_size_is_capped_by_the_smaller_sample():
+    assert MetricSettings().kid_size(10_000, 10_000) == 1000
+    assert MetricSettings().kid_size(256, 300) == 256

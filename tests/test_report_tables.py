@@ -1,0 +1,125 @@
+"""Result and cost tables: CIs, roadmap order, missing/diverged rows, one-seed cells, captions."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from gans.models import MODELS
+from gans.report import tables
+from gans.report.stats import MeanCI, mean_ci
+from gans.report.store import build_store
+from test_report_store import write_results
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> pd.DataFrame:
+    suite_file, results = write_results(tmp_path_factory.mktemp("tables"))
+    return build_store(yaml.safe_load(suite_file.read_text()), results)
+
+
+def rows_by_model(table: tables.Table) -> dict[str, dict[str, str]]:
+    return {row["Model"]: row for row in table.text.to_dict("records")}
+
+
+def test_format_mean_ci_shows_two_significant_digits_of_the_half_width():
+    assert tables.format_mean_ci(mean_ci([1.0, 2.0, 3.0])) == "2.0 ± 2.5"
+    assert tables.format_mean_ci(MeanCI(12.3456, 0.0123, 3)) == "12.346 ± 0.012"
+    assert tables.format_mean_ci(MeanCI(250.0, 52.0, 3)) == "250 ± 52"
+    assert tables.format_mean_ci(MeanCI(0.8, 1e-17, 3)) == "0.8 ± 0"
+    assert tables.format_mean_ci(MeanCI(5.0, None, 1)) == "5"
+    assert tables.format_mean_ci(MeanCI(None, None, 0)) == tables.NO_VALUE
+
+
+def test_results_table_lists_models_in_roadmap_order_with_the_floor_last(store):
+    table = tables.results_table(store, "fashion-mnist", "classifier")
+    # the suite lists them as wgan, dcgan, gan, cgan
+    assert table.text["Model"].tolist() == ["gan", "cgan", "dcgan", "wgan", "real (floor)"]
+    assert table.text["Year"].tolist() == ["2014", "2014", "2015", "2017", ""]
+
+
+def test_results_table_cells_are_mean_and_ci_over_seeds(store):
+    rows = rows_by_model(tables.results_table(store, "fashion-mnist", "classifier"))
+    assert rows["dcgan"]["FID"] == "2.0 ± 2.5"      # [1, 2, 3]: t(0.975, 2) / sqrt(3) = 2.48
+    assert rows["cgan"]["FID"] == "12.0 ± 5.0"      # [10, 12, 14]
+    assert rows["dcgan"]["Seeds"] == "3"
+    assert rows["cgan"]["Class acc."] == "0.9 ± 0"
+    assert rows["dcgan"]["Class acc."] == tables.NOT_APPLICABLE
+    assert "IS" in rows["dcgan"] and "is_std" not in rows["dcgan"]  # within-run spreads left out
+
+
+def test_missing_and_diverged_models_stay_in_the_table_and_say_so(store):
+    rows = rows_by_model(tables.results_table(store, "fashion-mnist", "classifier"))
+    assert rows["gan"]["Status"] == "missing"
+    assert rows["gan"]["FID"] == tables.NO_VALUE and rows["gan"]["Seeds"] == "0"
+    assert rows["wgan"]["Status"] == "completed 1/3, diverged 2/3"
+    everything_diverged = store.assign(status=store["status"].where(store["model"] != "wgan", "diverged"),
+                                       value=store["value"].where(store["model"] != "wgan"))
+    rows = rows_by_model(tables.results_table(everything_diverged, "fashion-mnist", "classifier"))
+    assert rows["wgan"]["Status"] == "diverged" and rows["wgan"]["FID"] == tables.NO_VALUE
+
+
+def test_a_single_seed_shows_no_ci_and_says_so(store):
+    rows = rows_by_model(tables.results_table(store, "fashion-mnist", "classifier"))
+    assert rows["wgan"]["Seeds"] == "1 (no CI)"
+    assert rows["wgan"]["FID"] == "5" and "±" not in rows["wgan"]["Precision"]
+    caption = " ".join(tables.results_table(store, "fashion-mnist", "classifier").caption)
+    assert "one seed: the mean only, no CI" in caption
+
+
+def test_caption_states_the_protocol(store):
+    caption = "\n".join(tables.results_table(store, "fashion-mnist", "classifier").caption)
+    for expected in ("Extractor: classifier (weights sha256 0123456789ab)", "n_generated 80",
+                     "n_real 80", "test split", "Checkpoint rule: final step", "uint8 rounding",
+                     "Training seeds 0, 1, 2", "not comparable with Inception"):
+        assert expected in caption
+    assert "MIXED" not in caption
+
+
+def test_a_mixed_protocol_is_flagged_with_the_models_it_concerns(store):
+    mixed = store.copy()
+    mixed.loc[mixed["model"] == "dcgan", "n_generated"] = 10000
+    caption = "\n".join(tables.results_table(mixed, "fashion-mnist", "classifier").caption)
+    assert "n_generated MIXED: 80 (gan, cgan, wgan, real); 10000 (dcgan)" in caption
+
+
+def test_caption_carries_each_models_protocol_notes(store, monkeypatch):
+    notes = {"dcgan": "We follow the PyTorch port.", "wgan": "Clip after each critic step."}
+    monkeypatch.setattr(tables, "protocol_notes", lambda model: notes.get(model, ""))
+    caption = tables.results_table(store, "fashion-mnist", "classifier").caption
+    assert "dcgan: We follow the PyTorch port." in caption
+    assert "wgan: Clip after each critic step." in caption
+
+
+def test_protocol_notes_come_from_the_registered_class(monkeypatch):
+    from gans.report.roadmap import protocol_notes
+
+    class Noted:
+        protocol_notes = "Paper's schedule, not the code's."
+        year = 2030
+
+    monkeypatch.setitem(MODELS._entries, "noted-test-model", Noted)
+    assert protocol_notes("noted-test-model") == "Paper's schedule, not the code's."
+    assert protocol_notes("not-registered-anywhere") == ""
+
+
+def test_cost_table_counts_diverged_runs_and_keeps_missing_ones(store):
+    table = tables.cost_table(store, "fashion-mnist")
+    rows = rows_by_model(table)
+    assert list(rows) == ["gan", "cgan", "dcgan", "wgan"]  # no floor row for cost
+    assert list(table.text.columns[4:]) == ["Wall time (s)", "Images/s", "Peak RSS (MB)", "CPU time (s)"]
+    assert rows["dcgan"]["Wall time (s)"] == "11.0 ± 2.5"   # 10, 11, 12 s
+    assert rows["wgan"]["Seeds"] == "3" and rows["wgan"]["Status"] == "completed 1/3, diverged 2/3"
+    assert rows["gan"]["Status"] == "missing" and rows["gan"]["Wall time (s)"] == tables.NO_VALUE
+
+
+def test_tables_are_written_as_markdown_html_and_latex(store, tmp_path):
+    table = tables.results_table(store, "fashion-mnist", "classifier")
+    written = tables.write_table(table, tmp_path / "tables" / "results", "title")
+    assert [p.name for p in written] == ["results.md", "results.html", "results.tex"]
+    markdown, page, latex = (p.read_text() for p in written)
+    assert "| dcgan | 2015 | completed | 3 | 2.0 ± 2.5 |" in markdown
+    assert "<td>2.0 ± 2.5</td>" in page and "<td>missing</td>" in page
+    assert r"2.0 $\pm$ 2.5" in latex and r"\begin{tabular}" in latex
+    assert r"n\_generated 80" in latex  # caption escaped for LaTeX
