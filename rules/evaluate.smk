@@ -6,7 +6,7 @@ def extractor_args(extractor, dataset):
     if extractor == "classifier":
         return f"--classifier {EXTRACTOR_DIR}/classifier-{dataset}.pt"
     if extractor == "inception-v3-compat":
-        args = f"--inception-weights {INCEPTION['weights']}"
+        args = f"--inception-weights {INCEPTION['weights']}" if INCEPTION.get("weights") else ""
         return args + (f" --inception-sha256 {INCEPTION['sha256']}" if INCEPTION.get("sha256") else "")
     return ""
 
@@ -28,7 +28,7 @@ rule train_classifier:
         f"{RESULTS_ROOT}/logs/classifier-{{dataset}}.log",
     benchmark:
         f"{RESULTS_ROOT}/benchmarks/classifier-{{dataset}}.tsv"
-    threads: 2
+    threads: 1  # the recipe: 1 thread (the weights, and so every metric, depend on the thread count)
     shell:
         "{PY} -m gans train-classifier --train {input.train} --test {input.test} --seed 0 "
         "--out {output.weights} --info {output.info} --threads {threads} 2>&1 | tee {log}"

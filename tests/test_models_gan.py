@@ -134,3 +134,16 @@ def test_discriminator_has_maxout_and_dropout_as_in_the_code() -> None:
     assert [(m.units, m.pieces) for m in maxouts] == [(240, 5), (240, 5)]
     drops = [m.p for m in model.D.modules() if isinstance(m, nn.Dropout)]
     assert drops == [pytest.approx(0.2), 0.5, 0.5]
+
+
+def test_toy_points_use_the_toy_recipe_unless_the_suite_overrides_it() -> None:
+    points = DataSpec("ring-8", channels=2, resolution=0, num_classes=8, kind="points")
+    toy = build_model("gan", points)
+    assert isinstance(toy.opt_G, torch.optim.Adam) and toy.config["z_dim"] == 2
+    assert toy.learning_rate(5000) == pytest.approx(1e-3)  # no decay in the toy recipe
+    toy.train_step(Batch(torch.randn(16, 2)))  # the schedule leaves Adam's groups valid
+    assert "momentum" not in toy.opt_D.param_groups[0]
+    overridden = build_model("gan", points, {"optimizer": "sgd", "lr": 0.1})
+    assert isinstance(overridden.opt_G, torch.optim.SGD) and overridden.config["lr"] == 0.1
+    images = build_model("gan", SPEC)
+    assert images.config["optimizer"] == "sgd" and images.config["z_dim"] == 100

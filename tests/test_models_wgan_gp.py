@@ -132,3 +132,10 @@ def test_adam_settings_of_the_paper() -> None:
 def test_unknown_critic_norm_is_refused() -> None:
     with pytest.raises(ValueError, match="critic_norm"):
         make(critic_norm="batch")
+
+
+def test_toy_points_recipe_keeps_lambda_and_the_critic_ratio() -> None:
+    model = build_model("wgan-gp", POINTS)
+    assert model.config["lr"] == 1e-3 and model.config["beta1"] == 0.5 and model.config["z_dim"] == 2
+    assert model.config["gp_weight"] == 10.0 and model.config["n_critic"] == 5
+    assert build_model("wgan-gp", POINTS, {"lr": 1e-4}).config["lr"] == 1e-4

@@ -142,7 +142,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _print(f"[bench] {args.threads} thread(s); timings are approximate on a shared machine")
     if args.skip != "frechet":
         fd = bench_frechet(args.dim)
-        _print(f"[bench] Fréchet distance at d={fd['dim']}: ours (eigh route) {fd['ours_s']:.2f} s, "
+        _print(f"[bench] Fréchet distance at d={fd['dim']}: ours (symmetric route) {fd['ours_s']:.2f} s, "
                f"scipy sqrtm route {fd['sqrtm_s']:.2f} s, speed-up {fd['speedup']:.1f}x "
                f"(values {fd['ours']:.6f} vs {fd['sqrtm']:.6f}, relative difference "
                f"{fd['relative_difference']:.1e})")

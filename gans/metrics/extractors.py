@@ -98,6 +98,7 @@ class Extractor:
     input_channels: Optional[int]   # None: images go in as they are
     batch_size: int
     resolve_weights: Callable[[ExtractorOptions], WeightsFile]
+    keep_real_logits: bool      # worth storing with real features (the classifier's 10, not 1008)
 
 
 def _classifier_weights(options: ExtractorOptions) -> WeightsFile:
@@ -115,8 +116,8 @@ def _inception_weights(options: ExtractorOptions) -> WeightsFile:
 
 EXTRACTORS: Registry[Extractor] = Registry("feature extractor")
 for _extractor in (
-    Extractor("classifier", "penultimate", "logits", None, 500, _classifier_weights),
-    Extractor("inception-v3-compat", "2048", "logits_unbiased", 3, 64, _inception_weights),
+    Extractor("classifier", "penultimate", "logits", None, 500, _classifier_weights, True),
+    Extractor("inception-v3-compat", "2048", "logits_unbiased", 3, 64, _inception_weights, False),
 ):
     EXTRACTORS.register(_extractor.name)(_extractor)
 

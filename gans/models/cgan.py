@@ -20,7 +20,7 @@ in G and U(-0.005, 0.005) in D, as for the 2014 GAN.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
@@ -83,8 +83,9 @@ class CGAN(GAN):
         "dropout": 0.5,
         "lr": 0.1, "lr_decay": 1.00004, "lr_min": 1e-6,
         "momentum_start": 0.5, "momentum_end": 0.7, "momentum_saturate_steps": 125_000,
-        "simultaneous_updates": False,
+        "simultaneous_updates": False, "optimizer": "sgd", "adam_beta1": 0.5,
     }
+    kind_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}  # images only
     protocol_notes: ClassVar[str] = (
         "Paper's MLP model with y fed to G and D; alternating D/G updates; G's sigmoid output s "
         "mapped to 2s-1; dropout after every hidden layer of G and D; fakes use the real batch's labels.")

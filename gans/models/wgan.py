@@ -21,7 +21,7 @@ the box. Toy 2-D data (spec.kind == "points"): ReLU MLPs for G and the critic.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Mapping, Optional
 
 import torch
 from torch import nn
@@ -65,12 +65,14 @@ class WGAN(GANVariant):
         "critic_warmup_iters": 100, "critic_warmup_steps": 25, "critic_warmup_every": 500,
         "points_hidden": 128, "points_layers": 3,
     }
+    # Toy 2-D recipe: 2-d noise, as in the WGAN-GP toy code; lr, clipping and n_critic unchanged.
+    kind_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {"points": {"z_dim": 2}}
     protocol_notes: ClassVar[str] = (
         "Weights clipped after each critic update (paper Algorithm 1; the code clamps before). "
         "Critic warm-up of the code: 100 critic iterations for the first 25 G steps and every 500th.")
 
     def __init__(self, spec: DataSpec, config=None, device="cpu") -> None:
-        super().__init__(spec, config, device)
+        super().__init__(spec, {**self.kind_defaults.get(spec.kind, {}), **(config or {})}, device)
         G, D = NETWORKS[spec.kind](spec, self.config)
         self.G, self.D = G.to(self.device), D.to(self.device)
         clip_weights_(self.D, self.config["clip"])
