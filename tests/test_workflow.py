@@ -27,10 +27,16 @@ def workflow_copy(tmp_path: Path) -> Path:
     return work
 
 
-def snakemake(work: Path, *args: str, fashion_mnist: Path | None = None) -> subprocess.CompletedProcess:
+def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    config = [f"data={{raw_root: {REPO / 'data' / 'raw'}, source_dir: null, allow_download: false, allow_apt: false}}"]
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--config", *config, *args]
+    offline = {"data": {"raw_root": str(REPO / "data" / "raw"), "source_dir": None,
+                        "allow_download": False, "allow_apt": False}}
+    (work / "offline.yaml").write_text(yaml.safe_dump(offline))
+    overrides = [a for a in args if "=" in a and not a.startswith("-")]
+    flags = [a for a in args if a not in overrides]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "offline.yaml",
+           "--config", *overrides, *flags]
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=1500)
 
 
@@ -79,8 +85,8 @@ def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda s: s["models"].append("no-such-gan"), "models[1]: unknown model 'no-such-gan'"),
-    (lambda s: s["datasets"].append("imagenet"), "datasets[1]: unknown dataset 'imagenet'"),
+    (lambda s: s["models"].insert(0, "no-such-gan"), "models[0]: unknown model 'no-such-gan'"),
+    (lambda s: s["datasets"].insert(0, "imagenet"), "datasets[0]: unknown dataset 'imagenet'"),
     (lambda s: s["budget"].update(steps=-5), "budget.steps: must be a positive integer"),
 ])
 def test_bad_suite_fails_at_start_naming_the_field(tmp_path: Path, edit, message) -> None:
