@@ -147,3 +147,8 @@ def test_toy_points_use_the_toy_recipe_unless_the_suite_overrides_it() -> None:
     assert isinstance(overridden.opt_G, torch.optim.SGD) and overridden.config["lr"] == 0.1
     images = build_model("gan", SPEC)
     assert images.config["optimizer"] == "sgd" and images.config["z_dim"] == 100
+
+
+def test_unknown_optimizer_is_refused() -> None:
+    with pytest.raises(ValueError, match="optimizer"):
+        make(optimizer="lbfgs")

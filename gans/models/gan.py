@@ -133,6 +133,8 @@ class GAN(GANVariant):
         super().__init__(spec, {**self.kind_defaults.get(spec.kind, {}), **(config or {})}, device)
         G, D = self.build_networks()
         self.G, self.D = G.to(self.device), D.to(self.device)
+        if self.config["optimizer"] not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.config['optimizer']!r}")
         make_optimizer = OPTIMIZERS[self.config["optimizer"]]
         self.opt_G = make_optimizer(self.G.parameters(), self.config)
         self.opt_D = make_optimizer(self.D.parameters(), self.config)
