@@ -15,8 +15,7 @@ from gans.spec import Batch, DataSpec
 # Small widths: the contract does not depend on them, and the tests stay fast.
 SMALL = {
     "gan": {"z_dim": 8, "g_hidden": 32, "d_units": 16, "d_pieces": 3, "points_hidden": 16},
-    "cgan": {"z_dim": 8, "g_z_hidden": 8, "g_y_hidden": 16, "g_hidden": 32, "d_x_units": 16,
-             "d_y_units": 8, "d_joint_units": 16},
+    "cgan": {"z_dim": 8, "ngf": 4, "ndf": 4, "gfc": 16, "dfc": 16},
     "dcgan": {"z_dim": 8, "ngf": 4, "ndf": 4},
     "wgan": {"z_dim": 8, "ngf": 4, "ndf": 4, "points_hidden": 16, "critic_warmup_iters": 0},
     "wgan-gp": {"z_dim": 8, "ngf": 4, "ndf": 4, "points_hidden": 16},
