@@ -16,7 +16,7 @@ no L2 weight decay. Small scale: three stride-2 stages 4 -> 8 -> 16 -> 32 with n
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Mapping, Optional
 
 import torch
 from torch import nn
@@ -24,7 +24,7 @@ from torch import nn
 from gans.models.base import MODELS, GANVariant
 from gans.nn.init import dcgan_init_
 from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
-from gans.spec import Batch
+from gans.spec import Batch, DataSpec
 
 
 class DCGANGenerator(nn.Module):
@@ -83,6 +83,17 @@ def _stride2_stages(resolution: int) -> int:
     return stages
 
 
+def dcgan_networks(spec: DataSpec, c: Mapping[str, Any],
+                   norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> tuple[nn.Module, nn.Module]:
+    """The DCGAN generator and discriminator for `spec` (widths `ngf`, `ndf`, noise `z_dim`), with
+    DCGAN init. WGAN reuses them as they are; WGAN-GP passes its critic's `norm`."""
+    G = DCGANGenerator(c["z_dim"], spec.channels, spec.resolution, c["ngf"])
+    D = DCGANDiscriminator(spec.channels, spec.resolution, c["ndf"], norm=norm)
+    dcgan_init_(G)
+    dcgan_init_(D)
+    return G, D
+
+
 @MODELS.register("dcgan")
 class DCGAN(GANVariant):
     year = 2015
@@ -95,10 +106,8 @@ class DCGAN(GANVariant):
     def __init__(self, spec, config=None, device="cpu") -> None:
         super().__init__(spec, config, device)
         c = self.config
-        self.G = DCGANGenerator(c["z_dim"], spec.channels, spec.resolution, c["ngf"]).to(self.device)
-        self.D = DCGANDiscriminator(spec.channels, spec.resolution, c["ndf"]).to(self.device)
-        dcgan_init_(self.G)
-        dcgan_init_(self.D)
+        G, D = dcgan_networks(spec, c)
+        self.G, self.D = G.to(self.device), D.to(self.device)
         betas = (c["beta1"], c["beta2"])
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=c["lr"], betas=betas)

@@ -35,7 +35,7 @@ from torch import nn
 
 from gans.models.base import MODELS, GANVariant
 from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
-from gans.nn.mlp import Maxout, PointsDiscriminator, mlp, uniform_init_
+from gans.nn.mlp import Maxout, points_networks, uniform_init_
 from gans.spec import Batch, DataSpec
 
 G_IRANGE, D_IRANGE = 0.05, 0.005
@@ -87,12 +87,6 @@ def _image_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Mo
     return G, D
 
 
-def _points_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    G = mlp(c["z_dim"], spec.channels, c["points_hidden"], c["points_layers"])
-    D = PointsDiscriminator(spec.channels, c["points_hidden"], c["points_layers"])
-    return G, D
-
-
 OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], dict[str, Any]], torch.optim.Optimizer]] = {
     "sgd": lambda params, c: torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum_start"]),
     "adam": lambda params, c: torch.optim.Adam(params, lr=c["lr"], betas=(c["adam_beta1"], 0.999)),
@@ -100,7 +94,7 @@ OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], dict[str, Any]], torch.o
 
 NETWORKS: dict[str, Callable[[DataSpec, dict[str, Any]], tuple[nn.Module, nn.Module]]] = {
     "image": _image_networks,
-    "points": _points_networks,
+    "points": points_networks,
 }
 
 

@@ -30,27 +30,11 @@ import torch
 from torch import nn
 
 from gans.models.base import MODELS, GANVariant
-from gans.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from gans.nn.init import dcgan_init_
+from gans.models.dcgan import dcgan_networks
 from gans.nn.losses import wasserstein_critic_loss, wasserstein_generator_loss
-from gans.nn.mlp import PointsDiscriminator, mlp
+from gans.nn.mlp import points_networks
 from gans.nn.penalties import clip_weights_
 from gans.spec import Batch, DataSpec
-
-
-def dcgan_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    """DCGAN generator and BN critic (whose last conv has no activation), DCGAN init."""
-    G = DCGANGenerator(c["z_dim"], spec.channels, spec.resolution, c["ngf"])
-    D = DCGANDiscriminator(spec.channels, spec.resolution, c["ndf"])
-    dcgan_init_(G)
-    dcgan_init_(D)
-    return G, D
-
-
-def points_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    """ReLU MLPs for toy 2-D data: G outputs unbounded points, the critic one score."""
-    return (mlp(c["z_dim"], spec.channels, c["points_hidden"], c["points_layers"]),
-            PointsDiscriminator(spec.channels, c["points_hidden"], c["points_layers"]))
 
 
 NETWORKS = {"image": dcgan_networks, "points": points_networks}

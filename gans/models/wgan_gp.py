@@ -28,10 +28,9 @@ import torch
 from torch import nn
 
 from gans.models.base import MODELS, GANVariant
-from gans.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from gans.nn.init import dcgan_init_
+from gans.models.dcgan import dcgan_networks
 from gans.nn.losses import wasserstein_critic_loss, wasserstein_generator_loss
-from gans.nn.mlp import PointsDiscriminator, mlp
+from gans.nn.mlp import points_networks
 from gans.nn.penalties import gradient_penalty, interpolates
 from gans.spec import Batch, DataSpec
 
@@ -42,18 +41,8 @@ CRITIC_NORMS: dict[str, Callable[[int], nn.Module]] = {
 
 
 def conv_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    """DCGAN generator and a DCGAN-shaped critic without BatchNorm, DCGAN init."""
-    G = DCGANGenerator(c["z_dim"], spec.channels, spec.resolution, c["ngf"])
-    D = DCGANDiscriminator(spec.channels, spec.resolution, c["ndf"], norm=CRITIC_NORMS[c["critic_norm"]])
-    dcgan_init_(G)
-    dcgan_init_(D)
-    return G, D
-
-
-def points_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    """ReLU MLPs for toy 2-D data: G outputs unbounded points, the critic one score."""
-    return (mlp(c["z_dim"], spec.channels, c["points_hidden"], c["points_layers"]),
-            PointsDiscriminator(spec.channels, c["points_hidden"], c["points_layers"]))
+    """DCGAN generator and a DCGAN-shaped critic with BatchNorm swapped for `critic_norm`."""
+    return dcgan_networks(spec, c, norm=CRITIC_NORMS[c["critic_norm"]])
 
 
 NETWORKS = {"image": conv_networks, "points": points_networks}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
+
+from gans.spec import DataSpec
 
 
 class Maxout(nn.Module):
@@ -50,3 +52,11 @@ class PointsDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.main(x).view(-1)
+
+
+def points_networks(spec: DataSpec, c: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
+    """G and D (or critic) for toy 2-D data: ReLU MLPs `points_layers` deep and `points_hidden`
+    wide; G maps `z_dim` noise to unbounded points, D maps a point to one score."""
+    G = mlp(c["z_dim"], spec.channels, c["points_hidden"], c["points_layers"])
+    D = PointsDiscriminator(spec.channels, c["points_hidden"], c["points_layers"])
+    return G, D
