@@ -420,7 +420,9 @@ def plot_toy_scatter(results: Path | str, data_dir: Path | str, dataset: str, mo
                 note(ax, reason)
                 continue
             points = record["data"][:TOY_POINTS].float().numpy()
-            ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", linewidths=0)
+            # thousands of dots: rasterized inside the SVG (axes stay vector), ~10x smaller files
+            ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", linewidths=0,
+                       rasterized=True)
             if modes is not None:
                 ax.scatter(modes[:, 0], modes[:, 1], marker="x", color="tab:red", s=20)
                 for centre in modes.tolist():
