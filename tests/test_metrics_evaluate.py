@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +153,20 @@ def test_evaluate_diverged_points(work, ring):
     record = evaluate(work, samples_record(torch.zeros(0, 2), status="diverged", kind="points",
                                            dataset="ring-8"), "toy-diverged", "toy", ring["path"])
     assert record["status"] == "diverged" and record["metrics"] == dict.fromkeys(TOY_METRIC_KEYS)
+
+
+def test_point_jobs_do_not_load_torchvision(work, ring):
+    """Sampling and evaluating toy points skip torchvision and torch-fidelity (~3 s of start-up
+    per job, most of a toy job's CPU)."""
+    samples = work["root"] / "toy-imports.pt"
+    torch.save(samples_record(ring["record"]["modes"].repeat(10, 1), kind="points", dataset="ring-8"), samples)
+    code = ("import sys; import gans.sampling; from gans.cli import main; "
+            f"main(['evaluate', '--samples', {str(samples)!r}, '--real', {str(ring['path'])!r}, "
+            f"'--extractor', 'toy', '--out', {str(work['root'] / 'toy-imports.json')!r}]); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torchvision', 'torch_fidelity'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_evaluate_refuses_real_features_of_other_weights(work, tmp_path):

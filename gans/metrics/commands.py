@@ -128,7 +128,6 @@ def cmd_real_features(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from gans.metrics.evaluate import evaluate_images, evaluate_points, write_json_atomic
-    from gans.metrics.weights import WeightsError
 
     started = time.perf_counter()  # after the imports: timing is of the evaluation itself
     torch.set_num_threads(args.threads)
@@ -144,6 +143,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         if args.extractor == "toy":
             raise SystemExit("[evaluate] --extractor toy is for point samples only")
+        from gans.metrics.weights import WeightsError  # loads torch-fidelity: image data only
+
         try:
             record = evaluate_images(samples, real, args.extractor, _extractor_options(args), args.device)
         except WeightsError as error:
