@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="samples .pt")
     p.add_argument("--grid", default=None, help="PNG grid of the first samples")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(func=cmd_sample)
 
     p = subparsers.add_parser("sample-real", help="a seeded real subset in the samples format (the floor)")
@@ -99,6 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from gans.sampling import generate_samples, save_samples
 
+    torch.set_num_threads(args.threads)
     record = generate_samples(args.run_dir, args.n, args.suite, args.seed, args.device)
     save_samples(record, args.out, args.grid)
     print(f"[sample] {record['model']} seed {args.seed}: {len(record['data'])} samples "

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from gans.data import load_prepared
+from gans.threads import pin_threads
 
 if TYPE_CHECKING:
     from gans.metrics.extractors import ExtractorOptions
@@ -26,7 +27,8 @@ def _add_extractor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inception-sha256", default=None, help="expected sha256 of the Inception weights")
     p.add_argument("--no-download", action="store_true", help="never download Inception weights")
     p.add_argument("--device", default="cpu", help="cpu or cuda (feature extraction)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch and BLAS CPU threads (the last digits of the metrics depend on it)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,10 +111,14 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_real_features(args: argparse.Namespace) -> int:
+    with pin_threads(args.threads):
+        return _real_features(args)
+
+
+def _real_features(args: argparse.Namespace) -> int:
     from gans.metrics.evaluate import compute_real_features, save_torch_atomic
     from gans.metrics.weights import WeightsError
 
-    torch.set_num_threads(args.threads)
     prepared = load_prepared(args.data)
     print(f"[real-features] {prepared['dataset']}/{prepared['split']}: {args.n} of {len(prepared['data'])} "
           f"images, extractor {args.extractor}", flush=True)
@@ -127,10 +133,14 @@ def cmd_real_features(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    with pin_threads(args.threads):
+        return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from gans.metrics.evaluate import evaluate_images, evaluate_points, write_json_atomic
 
     started = time.perf_counter()  # after the imports: timing is of the evaluation itself
-    torch.set_num_threads(args.threads)
     samples = torch.load(Path(args.samples), map_location="cpu", weights_only=False)
     real = torch.load(Path(args.real), map_location="cpu", weights_only=False)
     print(f"[evaluate] {samples['model']} seed {samples['seed']} on {samples['dataset']}: "
