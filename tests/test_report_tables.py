@@ -123,3 +123,16 @@ def test_tables_are_written_as_markdown_html_and_latex(store, tmp_path):
     assert "<td>2.0 ± 2.5</td>" in page and "<td>missing</td>" in page
     assert r"2.0 $\pm$ 2.5" in latex and r"\begin{tabular}" in latex
     assert r"n\_generated 80" in latex  # caption escaped for LaTeX
+
+
+def test_report_protocol_states_the_evaluation_the_metrics_files_record(store):
+    """Toy suites score against the whole mixture, not the suite's n_real/split: the report's
+    protocol lines must say what the metrics files recorded, not what the suite file asked."""
+    from gans.report.index import protocol_lines
+
+    suite = {"models": ["gan", "dcgan"], "datasets": ["fashion-mnist"], "seeds": [0, 1, 2],
+             "budget": {"steps": 10, "batch_size": 8},
+             "evaluation": {"n_generated": 5, "n_real": 7, "real_split": "train"}}
+    text = "\n".join(protocol_lines(suite, store))
+    assert "Evaluation: 80 generated vs 80 real samples of the test split" in text
+    assert "Quantization: uint8 rounding" in text

@@ -15,7 +15,6 @@ from typing import Any, Iterable, Optional, Sequence
 
 import pandas as pd
 
-from gans.quantize import QUANTIZATION_RULE
 from gans.report import figures, layout, tables
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.files import write_text_atomic
@@ -68,7 +67,8 @@ def environment_lines(statuses: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
-    budget, evaluation = suite.get("budget", {}), suite.get("evaluation", {})
+    budget = suite.get("budget", {})
+    scored = store[store["extractor"] != COST_EXTRACTOR]
     models = ", ".join(f"{m} ({model_year(m) or '?'})" for m in roadmap_order(suite["models"]))
     lines = [
         f"Models, in roadmap order: {models}.",
@@ -80,11 +80,13 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         + (f", per-model steps {budget['model_steps']}" if budget.get("model_steps") else "")
         + (f"; config overrides {json.dumps(suite['model_config'])}" if suite.get("model_config")
            else "; every model at its documented defaults") + ".",
-        f"Evaluation: {evaluation.get('n_generated')} generated vs {evaluation.get('n_real')} real "
-        f"images of the {evaluation.get('real_split')} split; extractors "
-        f"{', '.join(sorted(set(store['extractor'].dropna()) - {COST_EXTRACTOR}))}; the floor is "
+        # From the metrics files, not the suite: toy data is scored against the whole mixture.
+        f"Evaluation: {tables.describe_values(scored, 'n_generated')} generated vs "
+        f"{tables.describe_values(scored, 'n_real')} real samples of the "
+        f"{tables.describe_values(scored, 'real_split')} split; extractors "
+        f"{', '.join(sorted(set(scored['extractor'].dropna())))}; the floor is "
         "a real train subset of the same size evaluated like a model.",
-        f"Quantization: {QUANTIZATION_RULE}.",
+        f"Quantization: {tables.describe_values(scored[scored['model'] != REAL], 'quantization')}.",
         "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
     ]
     runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
