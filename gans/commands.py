@@ -11,6 +11,7 @@ import torch
 from gans.data import DATASETS, SPLITS, load_prepared, prepare_split
 from gans.gpu_lock import acquire_gpu, visible_gpu_ids
 from gans.models import MODELS
+from gans.tasks import TASKS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--model-config", default="{}", help="JSON object of hyper-parameter overrides")
+    p.add_argument("--domain-task", default=None,
+                   help="two-domain models: the pair of domains to train on (python -m gans list)")
     p.add_argument("--suite", default="")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--log-every", type=int, default=50)
@@ -51,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True, help="samples .pt")
     p.add_argument("--grid", default=None, help="PNG grid of the first samples")
+    p.add_argument("--truncation", type=float, default=None,
+                   help="truncated sampling (psi or threshold) for models that support it; off by default")
+    p.add_argument("--source-data", default=None,
+                   help="prepared test split: held-out source images for translation models")
+    p.add_argument("--domain-task", default=None,
+                   help="two-domain models: must match the run's own domain task (a check)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(func=cmd_sample)
@@ -85,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model=args.model, data=args.data, out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
         seed=args.seed, steps=args.steps, batch_size=args.batch_size,
         checkpoint_every=args.checkpoint_every, model_config=json.loads(args.model_config),
-        suite=args.suite, threads=args.threads, log_every=args.log_every,
+        domain_task=args.domain_task, suite=args.suite, threads=args.threads, log_every=args.log_every,
         deterministic=args.deterministic)
     if args.device != "auto" or not torch.cuda.is_available():
         train(settings, "cpu" if args.device == "auto" else args.device)
@@ -101,7 +110,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from gans.sampling import generate_samples, save_samples
 
     torch.set_num_threads(args.threads)
-    record = generate_samples(args.run_dir, args.n, args.suite, args.seed, args.device)
+    run_task = json.loads((Path(args.run_dir) / "status.json").read_text()).get("domain_task")
+    if args.domain_task and args.domain_task != run_task:
+        raise SystemExit(f"sample: --domain-task {args.domain_task} but the run in {args.run_dir} "
+                         f"trained on {run_task!r}")
+    record = generate_samples(args.run_dir, args.n, args.suite, args.seed, args.device,
+                              truncation=args.truncation, source_data=args.source_data)
     save_samples(record, args.out, args.grid)
     print(f"[sample] {record['model']} seed {args.seed}: {len(record['data'])} samples "
           f"({record['status']}) -> {args.out}", flush=True)
@@ -122,6 +136,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in MODELS.names():
         cls = MODELS.get(name)
         print(f"  {name:10s} {cls.year}  task={cls.task}  data={','.join(cls.data_kinds)}")
+    print("tasks:")
+    for name in TASKS.names():
+        print(f"  {name:14s} {TASKS.get(name).description}")
     print("datasets:")
     for name in DATASETS.names():
         source = DATASETS.get(name)

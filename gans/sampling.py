@@ -2,7 +2,10 @@
 
 Every model of a suite draws its evaluation latents from a torch.Generator seeded by
 (suite, seed) alone, so models with the same prior see the same latents, and conditional models
-get the same label bank (0, 1, ..., K-1, 0, 1, ...). Samples are quantized once, by the one rule.
+get the same label bank (0, 1, ..., K-1, 0, 1, ...). What a model is given and what it returns
+is its task's business (gans/tasks.py): latents, labels or held-out source images in; one image
+set, a coupled pair or translations out. The task's primary output is what the image metrics
+score (`data`); the others are kept under `outputs`. Samples are quantized once, by the one rule.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import torch
 from PIL import Image
 
 from gans.grid import tile_images
-from gans.quantize import QUANTIZATION_RULE, quantize_to_uint8
+from gans.io import save_torch_atomic, write_atomic
+from gans.quantize import QUANTIZATION_RULE, quantize_to_uint8, uint8_to_float
 from gans.seeding import derive_seed
-from gans.train import load_trained, save_atomic
+from gans.tasks import TASKS
+from gans.train import load_trained
 
 SAMPLE_CHUNK = 500
 
@@ -27,39 +32,60 @@ def latent_bank_seed(suite: str, seed: int) -> int:
     return derive_seed("latent-bank", suite, seed)
 
 
-def label_bank(n: int, num_classes: int) -> torch.Tensor:
-    return torch.arange(n) % num_classes
+def source_images(domain_task: Optional[str], source_data: Optional[Path | str]) -> torch.Tensor:
+    """Held-out domain-A images (in [-1, 1]) of a domain task, from a prepared test split."""
+    from gans.data import DOMAIN_TASKS, load_prepared
+
+    if not domain_task or source_data is None:
+        raise ValueError("translation samples need the run's domain task and the prepared test "
+                         "split (--source-data)")
+    source, _ = DOMAIN_TASKS.get(domain_task).test_pairs(load_prepared(source_data))
+    return uint8_to_float(source)
 
 
-def generate_samples(run_dir: Path | str, n: int, suite: str, seed: int,
-                     device: str = "cpu") -> dict[str, Any]:
-    """n quantized samples of a finished run, as the samples-file record (see README: formats)."""
+def generate_samples(run_dir: Path | str, n: int, suite: str, seed: int, device: str = "cpu",
+                     truncation: Optional[float] = None,
+                     source_data: Optional[Path | str] = None) -> dict[str, Any]:
+    """Quantized samples of a finished run, as the samples-file record (see README: formats).
+
+    `source_data` is the prepared test split (a path) that translation tasks take their held-out
+    source images from; other tasks ignore it. `truncation` (None: off) goes to the model's sampling.
+    """
     run_dir = Path(run_dir)
     status = json.loads((run_dir / "status.json").read_text())
     model = load_trained(run_dir, device)
-    conditional = model.spec.task == "conditional"
-    labels = label_bank(n, model.spec.num_classes) if conditional else None
+    task = TASKS.get(model.task)
+    source = source_images(status.get("domain_task"), source_data) if task.uses_source else None
+    plan = task.plan(n, model.spec, source)
+    n = task.size(n, plan)
+    image = model.spec.kind == "image"
     record: dict[str, Any] = {
         "model": status["model"], "dataset": status["dataset"], "seed": seed, "suite": suite,
         "step": status["steps_done"], "status": status["status"], "kind": model.spec.kind,
-        "checkpoint_rule": model.checkpoint_rule, "conditional": conditional, "labels": labels,
-        "latent_bank_seed": latent_bank_seed(suite, seed), "quantization": QUANTIZATION_RULE,
+        "task": task.name, "primary_output": task.primary, "domain_task": status.get("domain_task"),
+        "checkpoint_rule": model.checkpoint_rule, "conditional": task.conditional,
+        "labels": plan.labels, "truncation": truncation,
+        "latent_bank_seed": latent_bank_seed(suite, seed) if task.uses_latents else None,
+        "quantization": QUANTIZATION_RULE if image else "none (float points)", "outputs": {},
     }
+    empty = torch.empty((0, *model.spec.sample_shape), dtype=torch.uint8 if image else torch.float32)
+    record["data"] = empty
     if status["status"] != "completed":
-        record["data"] = torch.empty((0, *model.spec.sample_shape),
-                                     dtype=torch.uint8 if model.spec.kind == "image" else torch.float32)
         return record
-    generator = torch.Generator().manual_seed(record["latent_bank_seed"])
-    chunks = []
+    generator = torch.Generator().manual_seed(derive_seed("latent-bank", suite, seed))
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in task.outputs}
     for start in range(0, n, SAMPLE_CHUNK):
         size = min(SAMPLE_CHUNK, n - start)
-        chunk_labels = None if labels is None else labels[start:start + size]
-        chunks.append(model.sample(size, generator, chunk_labels))
-    samples = torch.cat(chunks)
-    if not torch.isfinite(samples).all():
+        inputs = task.draw(model, plan.part(start, start + size), size, generator, truncation)
+        for name, out in model.sample(inputs, truncation).items():
+            parts[name].append(out)
+    outputs = {name: torch.cat(chunks) for name, chunks in parts.items()}
+    if not all(torch.isfinite(out).all() for out in outputs.values()):
         record["status"] = "diverged"
-        samples = samples[:0]
-    record["data"] = quantize_to_uint8(samples) if model.spec.kind == "image" else samples
+        return record
+    outputs = {name: quantize_to_uint8(out) if image else out for name, out in outputs.items()}
+    record["data"] = outputs.pop(task.primary)
+    record["outputs"] = outputs
     return record
 
 
@@ -71,6 +97,7 @@ def real_subset(prepared: dict[str, Any], n: int, seed: int, suite: str) -> dict
     return {"model": "real", "dataset": prepared["dataset"], "seed": seed, "suite": suite,
             "step": 0, "status": "completed", "kind": prepared["kind"],
             "checkpoint_rule": f"real {prepared['split']} subset", "conditional": False,
+            "task": "real", "primary_output": "x", "truncation": None, "outputs": {},
             "labels": prepared["labels"][pick].clone(), "data": prepared["data"][pick].clone(),
             "quantization": "native uint8", "latent_bank_seed": None}
 
@@ -78,7 +105,6 @@ def real_subset(prepared: dict[str, Any], n: int, seed: int, suite: str) -> dict
 def write_grid(record: dict[str, Any], path: Path | str, n: int = 64) -> None:
     """An 8x8 PNG of the first samples (for conditional models: one class per column)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = record["data"][:n]
     if record["kind"] != "image" or len(data) == 0:
         _write_points_or_blank(record, path)
@@ -87,9 +113,8 @@ def write_grid(record: dict[str, Any], path: Path | str, n: int = 64) -> None:
     if record.get("conditional") and record.get("labels") is not None:
         nrow = int(record["labels"].max().item()) + 1
         data = record["data"][: nrow * max(1, n // nrow)]
-    tmp = path.with_name(path.stem + ".part.png")
-    Image.fromarray(tile_images(data, nrow).permute(1, 2, 0).squeeze(2).numpy()).save(tmp, format="PNG")
-    tmp.replace(path)
+    grid = Image.fromarray(tile_images(data, nrow).permute(1, 2, 0).squeeze(2).numpy())
+    write_atomic(path, lambda tmp: grid.save(tmp, format="PNG"))
 
 
 def _write_points_or_blank(record: dict[str, Any], path: Path) -> None:
@@ -105,13 +130,11 @@ def _write_points_or_blank(record: dict[str, Any], path: Path) -> None:
     else:
         ax.text(0.5, 0.5, f"{record['model']}: {record['status']}", ha="center", va="center")
         ax.set_axis_off()
-    tmp = path.with_name(path.stem + ".part.png")
-    fig.savefig(tmp, format="png", bbox_inches="tight")
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", bbox_inches="tight"))
     plt.close(fig)
-    tmp.replace(path)
 
 
 def save_samples(record: dict[str, Any], path: Path | str, grid: Optional[Path | str] = None) -> None:
-    save_atomic(record, Path(path))
+    save_torch_atomic(path, record)
     if grid is not None:
         write_grid(record, grid)

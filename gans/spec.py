@@ -7,7 +7,6 @@ from typing import Optional
 
 import torch
 
-TASKS = ("unconditional", "conditional", "two-domain")
 DATA_KINDS = ("image", "points")
 
 
@@ -16,8 +15,8 @@ class DataSpec:
     """Everything a variant needs to size its networks; it never sees files.
 
     `kind` is "image" (channels x resolution x resolution, values in [-1, 1]) or "points"
-    (vectors of `channels` coordinates, resolution 0). `task` is what the variant trains on:
-    unconditional images, images with labels, or two unpaired domains.
+    (vectors of `channels` coordinates, resolution 0). `task` names an entry of the task registry
+    (gans/tasks.py): what the variant trains on and what it is evaluated on.
     """
 
     dataset: str
@@ -28,8 +27,10 @@ class DataSpec:
     kind: str = "image"
 
     def __post_init__(self) -> None:
+        from gans.tasks import TASKS  # the task registry; imported late (it imports this module)
+
         if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+            raise ValueError(f"task must be one of {', '.join(TASKS.names())}, got {self.task!r}")
         if self.kind not in DATA_KINDS:
             raise ValueError(f"kind must be one of {DATA_KINDS}, got {self.kind!r}")
 
@@ -65,3 +66,56 @@ class Batch:
             return None if t is None else t[i * size:(i + 1) * size]
 
         return [Batch(part(self.x, i), part(self.y, i), part(self.x_b, i)) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the run stands when the loop hands a variant its next step.
+
+    The loop owns these counts: a variant reads them (schedules, growth, warm-ups) and never
+    keeps its own. `step` counts generator updates already done (0 at the first step);
+    `images_seen` counts the real images served so far; the budget is `total_steps` generator
+    updates of the suite's `batch_size`, so `images_total` is the nominal number of images one
+    minibatch per update would show (growth schedules are written in images, as in ProGAN).
+    """
+
+    step: int = 0
+    images_seen: int = 0
+    total_steps: int = 1
+    batch_size: int = 64
+
+    @property
+    def images_total(self) -> int:
+        return self.total_steps * self.batch_size
+
+    @property
+    def fraction(self) -> float:
+        """Share of the budget done before this step, in [0, 1)."""
+        return self.step / self.total_steps
+
+
+@dataclass
+class EvalInput:
+    """What an evaluation generator is given: latents, labels, or held-out source images.
+
+    Which fields are set depends on the task (gans/tasks.py): latents for unconditional and
+    coupled models, latents and labels for conditional ones, source images for translation.
+    """
+
+    z: Optional[torch.Tensor] = None
+    labels: Optional[torch.Tensor] = None
+    source: Optional[torch.Tensor] = None
+
+    def __len__(self) -> int:
+        for t in (self.z, self.labels, self.source):
+            if t is not None:
+                return int(t.shape[0])
+        return 0
+
+    def to(self, device: torch.device | str) -> "EvalInput":
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return EvalInput(move(self.z), move(self.labels), move(self.source))
+
+    def part(self, start: int, stop: int) -> "EvalInput":
+        cut = lambda t: None if t is None else t[start:stop]  # noqa: E731
+        return EvalInput(cut(self.z), cut(self.labels), cut(self.source))

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from gans.models import build_model
-from gans.models.gan import uniform_latent
-from gans.spec import Batch, DataSpec
+from gans.nn.latents import uniform_latent
+from gans.spec import Batch, DataSpec, EvalInput, Progress
 
 SPEC = DataSpec("synthetic", channels=1, resolution=16, num_classes=10, task="conditional")
 SMALL = {
@@ -38,9 +38,9 @@ def test_build_model_makes_it_conditional_even_from_an_unconditional_spec() -> N
 def test_generator_output_depends_on_the_label(backbone: str) -> None:
     model = make(backbone)
     z = uniform_latent(1, 8, torch.Generator().manual_seed(0)).repeat(2, 1)
-    images = model.generate(z, torch.tensor([3, 7]))
+    images = model.generate(EvalInput(z=z, labels=torch.tensor([3, 7])))["x"]
     assert (images[0] - images[1]).abs().max() > 1e-4
-    again = model.generate(z, torch.tensor([3, 3]))
+    again = model.generate(EvalInput(z=z, labels=torch.tensor([3, 3])))["x"]
     assert torch.allclose(again[0], again[1], atol=1e-6)  # same z and label: same image
 
 
@@ -66,7 +66,7 @@ def test_the_label_is_an_input_of_every_layer_it_should_be(backbone: str) -> Non
         "mlp": lambda m: [m.G.y_branch[0].weight, m.D.y_branch[0].linear.weight],
     }[backbone]
     before = [w.detach().clone() for w in y_weights(model)]
-    model.train_step(labelled_batch())
+    model.train_step(labelled_batch(), Progress())
     after = y_weights(model)
     assert all(not torch.equal(b, a) for b, a in zip(before, after))
 
@@ -78,24 +78,24 @@ def test_fakes_are_generated_for_the_batch_labels(backbone: str, monkeypatch: py
     forward = model.G.forward
     monkeypatch.setattr(model.G, "forward", lambda z, labels: seen.append(labels) or forward(z, labels))
     batch = labelled_batch()
-    model.train_step(batch)
+    model.train_step(batch, Progress())
     assert seen and all(torch.equal(labels, batch.y) for labels in seen)
 
 
 def test_labels_are_required() -> None:
     model = make("conv")
     with pytest.raises(ValueError, match="labels"):
-        model.generate(uniform_latent(2, 8))
+        model.generate(EvalInput(z=uniform_latent(2, 8)))
     with pytest.raises(ValueError, match="labelled"):
-        model.train_step(Batch(torch.zeros(4, 1, 16, 16)))
+        model.train_step(Batch(torch.zeros(4, 1, 16, 16)), Progress())
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_sampling_takes_labels(backbone: str) -> None:
     model = make(backbone)
-    g = lambda: torch.Generator().manual_seed(4)
-    a = model.sample(4, g(), torch.tensor([0, 1, 2, 3]))
-    b = model.sample(4, g(), torch.tensor([5, 6, 7, 8]))
+    z = model.sample_latent(4, torch.Generator().manual_seed(4))
+    a = model.sample(EvalInput(z=z, labels=torch.tensor([0, 1, 2, 3])))["x"]
+    b = model.sample(EvalInput(z=z, labels=torch.tensor([5, 6, 7, 8])))["x"]
     assert a.shape == (4, 1, 16, 16) and not torch.allclose(a, b)
     assert a.min() >= -1 and a.max() <= 1
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from gans.models import MODELS, build_model
-from gans.spec import Batch, DataSpec
+from gans.spec import Batch, DataSpec, EvalInput, Progress
+from gans.tasks import TASKS
 
 # Small widths: the contract does not depend on them, and the tests stay fast.
 SMALL = {
@@ -32,9 +33,15 @@ def make(name: str, spec: DataSpec = IMAGE, **overrides) -> "object":
 
 def batch_for(model, seed: int = 0) -> Batch:
     g = torch.Generator().manual_seed(seed)
-    n = 8 * model.batches_per_step()
+    n = 8 * model.batches_per_step(Progress())
     x = torch.rand(n, *model.spec.sample_shape, generator=g) * 2 - 1
     return Batch(x, torch.randint(model.spec.num_classes, (n,), generator=g))
+
+
+def samples(model, n: int, seed: int, labels=None) -> torch.Tensor:
+    """n samples of the model's primary output from latents drawn with a seeded generator."""
+    z = model.sample_latent(n, torch.Generator().manual_seed(seed))
+    return model.sample(EvalInput(z=z, labels=labels))[TASKS.get(model.task).primary]
 
 
 def through_a_file(state: dict) -> dict:
@@ -62,8 +69,7 @@ def test_registered_with_roadmap_metadata(name: str) -> None:
 def test_one_train_step_returns_finite_floats(name: str) -> None:
     torch.manual_seed(0)
     model = make(name)
-    losses = model.train_step(batch_for(model))
-    assert model.step == 1
+    losses = model.train_step(batch_for(model), Progress())
     assert {"loss_D", "loss_G"} <= set(losses)
     assert all(type(v) is float and math.isfinite(v) for v in losses.values()), losses
 
@@ -73,9 +79,7 @@ def test_samples_are_images_in_range_and_follow_the_latent_generator(name: str) 
     torch.manual_seed(0)
     model = make(name)
     labels = torch.arange(6) % 4 if model.spec.task == "conditional" else None
-    a = model.sample(6, torch.Generator().manual_seed(3), labels)
-    b = model.sample(6, torch.Generator().manual_seed(3), labels)
-    c = model.sample(6, torch.Generator().manual_seed(4), labels)
+    a, b, c = samples(model, 6, 3, labels), samples(model, 6, 3, labels), samples(model, 6, 4, labels)
     assert a.shape == (6, 1, 16, 16) and a.dtype == torch.float32
     assert a.min() >= -1 and a.max() <= 1
     assert torch.equal(a, b) and not torch.equal(a, c)
@@ -85,20 +89,19 @@ def test_samples_are_images_in_range_and_follow_the_latent_generator(name: str) 
 def test_state_dict_round_trip_resumes_identically(name: str) -> None:
     torch.manual_seed(0)
     trained = make(name)
-    for seed in range(2):
-        trained.train_step(batch_for(trained, seed))
+    for step in range(2):
+        trained.train_step(batch_for(trained, step), Progress(step=step))
     state = through_a_file(trained.state_dict())
 
     torch.manual_seed(123)  # a fresh instance with other weights
     resumed = make(name)
     resumed.load_state_dict(state)
-    assert resumed.step == trained.step == 2
 
     batch = batch_for(trained, 5)
     torch.manual_seed(77)
-    expected = trained.train_step(batch)
+    expected = trained.train_step(batch, Progress(step=2))
     torch.manual_seed(77)
-    got = resumed.train_step(batch)
+    got = resumed.train_step(batch, Progress(step=2))
     assert got == expected
     after_a, after_b = all_tensors(trained), all_tensors(resumed)
     assert all(torch.equal(after_a[k], after_b[k]) for k in after_a)
@@ -115,9 +118,9 @@ def test_toy_points_get_an_mlp_with_unbounded_2d_output(name: str) -> None:
         assert not any(isinstance(m, torch.nn.Conv2d) for m in net.modules())
     last = [m for m in model.G.modules() if not isinstance(m, torch.nn.Sequential)][-1]
     assert isinstance(last, torch.nn.Linear)  # no squashing: points live outside [-1, 1]
-    losses = model.train_step(batch_for(model))
+    losses = model.train_step(batch_for(model), Progress())
     assert all(math.isfinite(v) for v in losses.values())
-    points = model.sample(10, torch.Generator().manual_seed(0))
+    points = samples(model, 10, 0)
     assert points.shape == (10, 2)
 
 

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from gans.models import build_model
-from gans.models.gan import uniform_latent
+from gans.nn.latents import uniform_latent
 from gans.nn.losses import non_saturating_generator_loss
-from gans.spec import Batch, DataSpec
+from gans.spec import Batch, DataSpec, EvalInput, Progress
 
 SPEC = DataSpec("synthetic", channels=1, resolution=16, num_classes=4)
 SMALL = {"z_dim": 8, "g_hidden": 32, "d_units": 16, "d_pieces": 3}
@@ -56,10 +56,10 @@ def test_generator_squashes_with_a_sigmoid_mapped_to_minus_one_one() -> None:
     model = make()
     with torch.no_grad():
         model.G.out.bias.fill_(50.0)
-        assert torch.allclose(model.generate(uniform_latent(3, 8)), torch.ones(3, 1, 16, 16))
+        assert torch.allclose(model.generate(EvalInput(z=uniform_latent(3, 8)))["x"], torch.ones(3, 1, 16, 16))
         model.G.out.bias.fill_(0.0)
         model.G.out.weight.zero_()
-        assert torch.allclose(model.generate(uniform_latent(3, 8)), torch.zeros(3, 1, 16, 16))
+        assert torch.allclose(model.generate(EvalInput(z=uniform_latent(3, 8)))["x"], torch.zeros(3, 1, 16, 16))
 
 
 @pytest.mark.parametrize("simultaneous", [False, True])
@@ -67,7 +67,7 @@ def test_with_d_fixed_at_logit_zero_the_generator_loss_is_log_2(simultaneous: bo
     # lr 0 keeps D at logit 0 through the D step of the alternating update
     model = make(lr=0.0, lr_min=0.0, simultaneous_updates=simultaneous)
     zero_logit_(model)
-    losses = model.train_step(real_batch())
+    losses = model.train_step(real_batch(), Progress())
     assert losses["loss_G"] == pytest.approx(math.log(2), abs=1e-6)
     assert losses["loss_D"] == pytest.approx(math.log(2), abs=1e-6)
 
@@ -83,7 +83,7 @@ def test_generator_loss_is_bce_with_ones_not_minus_bce_with_zeros() -> None:
     non_saturating = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)).item()
     saturating = -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)).item()
     torch.manual_seed(5)
-    losses = model.train_step(batch)
+    losses = model.train_step(batch, Progress())
     assert losses["loss_G"] == pytest.approx(non_saturating, rel=1e-6)
     assert abs(losses["loss_G"] - saturating) > 0.1
 
@@ -103,7 +103,7 @@ def test_alternating_d_step_then_g_step_sees_the_updated_d() -> None:
         d_before = {k: v.clone() for k, v in model.D.state_dict().items()}
         g_before = {k: v.clone() for k, v in model.G.state_dict().items()}
         torch.manual_seed(1)
-        results[simultaneous] = model.train_step(real_batch())
+        results[simultaneous] = model.train_step(real_batch(), Progress())
         assert any(not torch.equal(d_before[k], v) for k, v in model.D.state_dict().items())
         assert any(not torch.equal(g_before[k], v) for k, v in model.G.state_dict().items())
     assert results[False]["loss_D"] == results[True]["loss_D"]
@@ -119,8 +119,7 @@ def test_sgd_schedule_follows_the_code() -> None:
     assert model.momentum(62_500) == pytest.approx(0.6)
     assert model.momentum(10 ** 7) == pytest.approx(0.7)
     small = make()
-    small.step = 62_500
-    small.train_step(real_batch())
+    small.train_step(real_batch(), Progress(step=62_500))
     group = small.opt_D.param_groups[0]
     assert group["momentum"] == pytest.approx(0.6)
     assert group["lr"] == pytest.approx(0.1 / 1.000004 ** 62_500)
@@ -141,7 +140,7 @@ def test_toy_points_use_the_toy_recipe_unless_the_suite_overrides_it() -> None:
     toy = build_model("gan", points)
     assert isinstance(toy.opt_G, torch.optim.Adam) and toy.config["z_dim"] == 2
     assert toy.learning_rate(5000) == pytest.approx(1e-3)  # no decay in the toy recipe
-    toy.train_step(Batch(torch.randn(16, 2)))  # the schedule leaves Adam's groups valid
+    toy.train_step(Batch(torch.randn(16, 2)), Progress())  # the schedule leaves Adam's groups valid
     assert "momentum" not in toy.opt_D.param_groups[0]
     overridden = build_model("gan", points, {"optimizer": "sgd", "lr": 0.1})
     assert isinstance(overridden.opt_G, torch.optim.SGD) and overridden.config["lr"] == 0.1

@@ -9,7 +9,7 @@ from torch import nn
 
 import gans.models.wgan as wgan_module
 from gans.models import build_model
-from gans.spec import Batch, DataSpec
+from gans.spec import Batch, DataSpec, Progress
 
 SPEC = DataSpec("synthetic", channels=1, resolution=16, num_classes=4)
 POINTS = DataSpec("ring-8", channels=2, resolution=0, num_classes=8, kind="points")
@@ -21,8 +21,8 @@ def make(spec: DataSpec = SPEC, **overrides):
     return build_model("wgan", spec, {**SMALL, **overrides})
 
 
-def batch_for(model, per_minibatch: int = 4) -> Batch:
-    n = per_minibatch * model.batches_per_step()
+def batch_for(model, per_minibatch: int = 4, step: int = 0) -> Batch:
+    n = per_minibatch * model.batches_per_step(Progress(step=step))
     x = torch.rand(n, *model.spec.sample_shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
     return Batch(x, torch.zeros(n, dtype=torch.long))
 
@@ -61,9 +61,9 @@ def record_critic_updates(model, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize("spec", [SPEC, POINTS], ids=["image", "points"])
 def test_every_critic_update_is_clipped_and_there_are_five_per_g_step(spec, monkeypatch) -> None:
     model = make(spec)
-    model.step = 30  # past the warm-up
+    past_warm_up = Progress(step=30)
     events = record_critic_updates(model, monkeypatch)
-    losses = model.train_step(batch_for(model))
+    losses = model.train_step(batch_for(model, step=30), past_warm_up)
     assert events == ["step", "clip"] * 5
     assert losses["critic_iters"] == 5.0
     assert all(p.abs().max() <= 0.01 for p in model.D.parameters())
@@ -79,8 +79,7 @@ def test_warm_up_schedule_of_the_code() -> None:
     model = make()
     iters = [model.critic_iterations(s) for s in (0, 24, 25, 26, 499, 500, 501, 1000)]
     assert iters == [100, 100, 5, 5, 5, 100, 5, 100]
-    model.step = 10
-    assert model.batches_per_step() == 100
+    assert model.batches_per_step(Progress(step=10)) == 100
     off = make(critic_warmup_iters=0)
     assert [off.critic_iterations(s) for s in (0, 24, 500)] == [5, 5, 5]
 
@@ -88,7 +87,7 @@ def test_warm_up_schedule_of_the_code() -> None:
 def test_a_warm_up_step_runs_100_clipped_critic_updates(monkeypatch) -> None:
     model = make(POINTS)
     events = record_critic_updates(model, monkeypatch)
-    model.train_step(batch_for(model, per_minibatch=2))
+    model.train_step(batch_for(model, per_minibatch=2), Progress())
     assert events == ["step", "clip"] * 100
 
 
@@ -118,7 +117,7 @@ def test_critic_ends_in_a_linear_map_without_activation(spec) -> None:
 
 def test_wasserstein_estimate_is_minus_the_critic_loss() -> None:
     model = make(critic_warmup_iters=0)
-    losses = model.train_step(batch_for(model))
+    losses = model.train_step(batch_for(model, step=30), Progress(step=30))
     assert losses["wasserstein_estimate"] == -losses["loss_D"]
 
 
@@ -129,6 +128,6 @@ def test_critic_loss_has_no_logs(monkeypatch) -> None:
     monkeypatch.setattr(model, "D", ConstantCritic([2.0, -1.0, 0.5]))
     monkeypatch.setattr(model.opt_D, "step", lambda: None)
     monkeypatch.setattr(wgan_module, "clip_weights_", lambda module, c: None)
-    losses = model.train_step(batch_for(model))
+    losses = model.train_step(batch_for(model, step=30), Progress(step=30))
     assert losses["loss_D"] == pytest.approx(-1.0 - 2.0)
     assert losses["loss_G"] == pytest.approx(-0.5)

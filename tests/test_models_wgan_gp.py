@@ -9,7 +9,7 @@ from torch import nn
 
 from gans.models import build_model
 from gans.nn.penalties import gradient_penalty, interpolates
-from gans.spec import Batch, DataSpec
+from gans.spec import Batch, DataSpec, Progress
 
 SPEC = DataSpec("synthetic", channels=1, resolution=16, num_classes=4)
 POINTS = DataSpec("grid-25", channels=2, resolution=0, num_classes=25, kind="points")
@@ -22,7 +22,7 @@ def make(spec: DataSpec = SPEC, **overrides):
 
 
 def batch_for(model) -> Batch:
-    n = 4 * model.batches_per_step()
+    n = 4 * model.batches_per_step(Progress())
     return Batch(torch.rand(n, *model.spec.sample_shape, generator=torch.Generator().manual_seed(1)) * 2 - 1)
 
 
@@ -75,7 +75,7 @@ def test_autograd_grad_is_called_with_create_graph(monkeypatch: pytest.MonkeyPat
         return grad(*args, **kwargs)
 
     monkeypatch.setattr(torch.autograd, "grad", spy)
-    model.train_step(batch_for(model))
+    model.train_step(batch_for(model), Progress())
     assert len(calls) == 5 and all(kw.get("create_graph") is True for kw in calls)
 
 
@@ -114,8 +114,8 @@ def test_five_critic_steps_per_generator_step(spec, monkeypatch: pytest.MonkeyPa
     counts = {"D": 0, "G": 0}
     for name, opt in model.optimizers().items():
         monkeypatch.setattr(opt, "step", counting(opt.step, counts, name))
-    assert model.batches_per_step() == 5
-    losses = model.train_step(batch_for(model))
+    assert model.batches_per_step(Progress()) == 5
+    losses = model.train_step(batch_for(model), Progress())
     assert counts == {"D": 5, "G": 1}
     assert losses["loss_D"] == pytest.approx(losses["gradient_penalty"] - losses["wasserstein_estimate"], abs=1e-5)
 

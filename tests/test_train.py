@@ -68,8 +68,11 @@ def test_status_and_outputs(tiny_data: Path, tmp_path: Path) -> None:
     header = (tmp_path / "run" / "losses.csv").read_text().splitlines()[0].split(",")
     assert header[:2] == ["step", "wall_s"] and {"loss_D", "loss_G"} <= set(header)
     assert len(list((tmp_path / "ckpt").glob("step*.pt"))) == 2  # keeps the newest two
+    assert status["steps_done"] == 12
     model = load_trained(tmp_path / "run")
-    assert model.step == 12
+    assert model.checkpoint_rule == "final step" and all(
+        p.is_contiguous(memory_format=torch.channels_last)
+        for net in model.networks().values() for p in net.parameters() if p.dim() == 4)
 
 
 def _run_cli_train(data: Path, out: Path, steps: int) -> subprocess.Popen:
@@ -110,9 +113,9 @@ def test_corrupt_newest_checkpoint_falls_back(tiny_data: Path, tmp_path: Path) -
 def test_injected_nan_gives_status_diverged(tiny_data: Path, tmp_path: Path, monkeypatch) -> None:
     real_step = DCGAN.train_step
 
-    def poisoned(self, batch):
-        losses = real_step(self, batch)
-        if self.step == 5:
+    def poisoned(self, batch, progress):
+        losses = real_step(self, batch, progress)
+        if progress.step + 1 == 5:  # the fifth generator update
             losses["loss_D"] = float("nan")
         return losses
 
@@ -147,7 +150,7 @@ def test_every_subcommand_has_help(capsys) -> None:
 def test_sample_grid_matches_torchvision_make_grid(n: int, nrow: int, channels: int) -> None:
     from torchvision.utils import make_grid
 
-    from gans.sampling import tile_images
+    from gans.grid import tile_images
 
     images = torch.randint(0, 256, (n, channels, 5, 6), generator=torch.Generator().manual_seed(n),
                            dtype=torch.uint8)

@@ -1,4 +1,14 @@
-"""The model registry: importing this package registers every variant by its short name."""
+"""The model registry: importing this package registers every variant by its short name.
+
+Variants outside the package (a module of your own on the Python path) are registered by naming
+their modules in the environment variable GANS_MODEL_PLUGINS (comma-separated), which the
+workflow sets from `model_plugins` in config/config.yaml; every `python -m gans` command then
+imports them, so a suite can name their models like any other.
+"""
+
+import importlib
+import os
+from typing import Iterable
 
 from gans.models import cgan  # noqa: F401  (registers "cgan")
 from gans.models import dcgan  # noqa: F401  (registers "dcgan")
@@ -7,4 +17,15 @@ from gans.models import wgan  # noqa: F401  (registers "wgan")
 from gans.models import wgan_gp  # noqa: F401  (registers "wgan-gp")
 from gans.models.base import MODELS, GANVariant, build_model
 
-__all__ = ["MODELS", "GANVariant", "build_model"]
+PLUGINS_VARIABLE = "GANS_MODEL_PLUGINS"
+
+
+def load_model_plugins(modules: Iterable[str]) -> None:
+    """Import modules that register variants of their own (each once; Python caches imports)."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+load_model_plugins(name.strip() for name in os.environ.get(PLUGINS_VARIABLE, "").split(",") if name.strip())
+
+__all__ = ["MODELS", "GANVariant", "build_model", "load_model_plugins", "PLUGINS_VARIABLE"]

@@ -1,6 +1,6 @@
 """CGAN: Mirza & Osindero, "Conditional Generative Adversarial Nets" (2014, arXiv:1411.1784).
 
-What makes it CGAN (MODELS.md section 3): the one-hot label y is an input of BOTH networks,
+What makes it CGAN: the one-hot label y is an input of BOTH networks,
 G(z, y) and D(x, y), trained with the GAN losses (BCE, non-saturating G loss, k = 1, alternating;
 this class extends `GAN`). The fakes of a training step are generated for the labels of that
 step's real minibatch, so D sees real and fake pairs with the same class mix.
@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gans.models.base import MODELS
+from gans.models.base import MODELS, Citation
 from gans.models.gan import D_IRANGE, G_IRANGE, GAN
 from gans.nn.init import dcgan_init_
 from gans.nn.mlp import Maxout, uniform_init_
@@ -169,10 +169,8 @@ BACKBONES: dict[str, Callable[[DataSpec, dict[str, Any]], tuple[nn.Module, nn.Mo
 class CGAN(GAN):
     """The GAN game with the class label fed to both networks."""
 
-    year = 2014
-    paper = "Mirza & Osindero, arXiv:1411.1784"
+    citation = Citation("Mirza & Osindero", 2014, "1411.1784")
     task = "conditional"
-    data_kinds = ("image",)
     defaults = {
         "backbone": "conv", "z_dim": 100,
         # conv backbone (dcgan_code, train_cond_dcgan.py)
@@ -186,23 +184,19 @@ class CGAN(GAN):
         "momentum_start": 0.5, "momentum_end": 0.7, "momentum_saturate_steps": 125_000,
         "simultaneous_updates": False,
     }
-    backbone_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
-        "conv": {},
-        "mlp": {"optimizer": "sgd", "lr": 0.1, "lr_decay": 1.00004, "lr_min": 1e-6},
+    choice_defaults: ClassVar[Mapping[str, Mapping[Any, Mapping[str, Any]]]] = {
+        "backbone": {
+            "conv": {},
+            "mlp": {"optimizer": "sgd", "lr": 0.1, "lr_decay": 1.00004, "lr_min": 1e-6},
+        },
+        **GAN.choice_defaults,  # the optimizer names, checked after the backbone set its own
     }
-    kind_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}  # images only
+    data_kinds = ("image",)  # GAN's toy 2-D recipe does not apply
     protocol_notes: ClassVar[str] = (
         "Conditional DCGAN of the official DCGAN code (y concatenated at every G and D layer, "
         "Adam 2e-4/0.5) by default; the paper's MLP with SGD is backbone 'mlp' (it did not learn "
         "the conditioning within 1000 updates here). G's sigmoid output s mapped to 2s-1; fakes "
         "use the real batch's labels.")
-
-    def __init__(self, spec: DataSpec, config=None, device="cpu") -> None:
-        config = dict(config or {})
-        backbone = config.get("backbone", self.defaults["backbone"])
-        if backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {sorted(BACKBONES)}, got {backbone!r}")
-        super().__init__(spec, {**self.backbone_defaults[backbone], **config}, device)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         return BACKBONES[self.config["backbone"]](self.spec, self.config)

@@ -1,7 +1,7 @@
 """DCGAN: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks" (2015, arXiv:1511.06434).
 
-What makes it DCGAN (MODELS.md section 2):
+What makes it DCGAN:
   * no pooling: strided convolutions in D, fractionally strided (transposed) ones in G;
   * no fully connected hidden layers: G's first layer projects z to a 4x4 map, D ends in one logit;
   * BatchNorm in every G layer but the output, and in every D layer but the first;
@@ -16,15 +16,15 @@ no L2 weight decay. Small scale: three stride-2 stages 4 -> 8 -> 16 -> 32 with n
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Mapping, Optional
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import nn
 
-from gans.models.base import MODELS, GANVariant
+from gans.models.base import MODELS, Citation, GANVariant, OptimizerFactory
 from gans.nn.init import dcgan_init_
 from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
-from gans.spec import Batch, DataSpec
+from gans.spec import Batch, DataSpec, Progress
 
 
 class DCGANGenerator(nn.Module):
@@ -96,37 +96,28 @@ def dcgan_networks(spec: DataSpec, c: Mapping[str, Any],
 
 @MODELS.register("dcgan")
 class DCGAN(GANVariant):
-    year = 2015
-    paper = "Radford et al., arXiv:1511.06434"
+    """Convolutional G and D under the DCGAN rules, trained with the GAN losses, 1:1, by Adam."""
+
+    citation = Citation("Radford, Metz & Chintala", 2015, "1511.06434")
     protocol_notes: ClassVar[str] = (
         "PyTorch-port choices: 4x4 kernels, z ~ N(0, 1), no L2 weight decay; three stride-2 "
         "stages for 32 px.")
     defaults = {"z_dim": 100, "ngf": 64, "ndf": 64, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999}
 
-    def __init__(self, spec, config=None, device="cpu") -> None:
-        super().__init__(spec, config, device)
+    network_builders = {"image": dcgan_networks}
+
+    def optimizer(self, network: str) -> OptimizerFactory:
         c = self.config
-        G, D = dcgan_networks(spec, c)
-        self.G, self.D = G.to(self.device), D.to(self.device)
-        betas = (c["beta1"], c["beta2"])
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=c["lr"], betas=betas)
+        return lambda params: torch.optim.Adam(params, lr=c["lr"], betas=(c["beta1"], c["beta2"]))
 
-    def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": self.opt_G, "D": self.opt_D}
-
-    def train_step(self, batch: Batch) -> dict[str, float]:
+    def train_step(self, batch: Batch, progress: Progress) -> dict[str, float]:
+        """D on a real and a fake minibatch, then G through the updated D on the same fakes."""
         self.G.train()
         self.D.train()
-        real = batch.x
-        z = torch.randn(len(batch), self.config["z_dim"], device=self.device)
-        fake = self.G(z)
+        fake = self.G(self.draw_latent(len(batch)))
 
         self.opt_D.zero_grad(set_to_none=True)
-        loss_D = bce_discriminator_loss(self.D(real), self.D(fake.detach()))
+        loss_D = bce_discriminator_loss(self.D(batch.x), self.D(fake.detach()))
         loss_D.backward()
         self.opt_D.step()
 
@@ -134,14 +125,4 @@ class DCGAN(GANVariant):
         loss_G = non_saturating_generator_loss(self.D(fake))
         loss_G.backward()
         self.opt_G.step()
-
-        self.step += 1
         return {"loss_D": loss_D.item(), "loss_G": loss_G.item()}
-
-    def sample_latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, self.config["z_dim"], generator=generator)
-
-    def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        self.G.eval()
-        with torch.no_grad():
-            return self.G(z)

@@ -1,7 +1,7 @@
 """GAN: Goodfellow et al., "Generative Adversarial Nets" (2014, arXiv:1406.2661), as in the
 released MNIST setup (goodfeli/adversarial, mnist.yaml).
 
-What makes it the 2014 GAN (MODELS.md section 1):
+What makes it the 2014 GAN:
   * MLP generator and discriminator only, no convolutions;
   * z: 100-d uniform[-1, 1] prior, fed only to G's input;
   * G: 1200 ReLU -> 1200 ReLU -> one sigmoid unit per pixel;
@@ -33,18 +33,12 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 import torch
 from torch import nn
 
-from gans.models.base import MODELS, GANVariant
+from gans.models.base import MODELS, Citation, GANVariant, OptimizerFactory
 from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
 from gans.nn.mlp import Maxout, points_networks, uniform_init_
-from gans.spec import Batch, DataSpec
+from gans.spec import Batch, DataSpec, Progress
 
 G_IRANGE, D_IRANGE = 0.05, 0.005
-
-
-def uniform_latent(n: int, z_dim: int, generator: Optional[torch.Generator] = None,
-                   device: torch.device | str = "cpu") -> torch.Tensor:
-    """z ~ U[-1, 1]^z_dim, the prior of the 2014 GAN and CGAN papers."""
-    return torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
 
 
 class GoodfellowGenerator(nn.Module):
@@ -92,19 +86,12 @@ OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], dict[str, Any]], torch.o
     "adam": lambda params, c: torch.optim.Adam(params, lr=c["lr"], betas=(c["adam_beta1"], 0.999)),
 }
 
-NETWORKS: dict[str, Callable[[DataSpec, dict[str, Any]], tuple[nn.Module, nn.Module]]] = {
-    "image": _image_networks,
-    "points": points_networks,
-}
-
 
 @MODELS.register("gan")
 class GAN(GANVariant):
     """The minimax game of Goodfellow et al.: D and G trained by SGD with momentum, k = 1."""
 
-    year = 2014
-    paper = "Goodfellow et al., arXiv:1406.2661"
-    data_kinds = ("image", "points")
+    citation = Citation("Goodfellow et al.", 2014, "1406.2661")
     defaults = {
         "z_dim": 100, "g_hidden": 1200, "d_units": 240, "d_pieces": 5,
         "d_input_dropout": 0.2, "d_hidden_dropout": 0.5,
@@ -113,6 +100,7 @@ class GAN(GANVariant):
         "simultaneous_updates": False, "optimizer": "sgd", "adam_beta1": 0.5,
         "points_hidden": 128, "points_layers": 3,
     }
+    data_kinds = ("image", "points")
     # Toy 2-D recipe (the paper has no 2-D experiment): measured here, SGD put no sample within
     # 3 sigma of a ring-8 mode in 2000 steps; Adam reaches some modes (and hops between them).
     kind_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
@@ -123,24 +111,15 @@ class GAN(GANVariant):
         "simultaneously). G's sigmoid output s is mapped to 2s-1 for [-1, 1] images; "
         "no max-norm constraints. Toy 2-D runs use Adam(1e-3, 0.5) and 2-d noise instead of SGD.")
 
-    def __init__(self, spec: DataSpec, config=None, device="cpu") -> None:
-        super().__init__(spec, {**self.kind_defaults.get(spec.kind, {}), **(config or {})}, device)
-        G, D = self.build_networks()
-        self.G, self.D = G.to(self.device), D.to(self.device)
-        if self.config["optimizer"] not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.config['optimizer']!r}")
+    latent_prior = "uniform"
+
+    network_builders = {"image": _image_networks, "points": points_networks}
+    choice_defaults: ClassVar[Mapping[str, Mapping[Any, Mapping[str, Any]]]] = {
+        "optimizer": {name: {} for name in OPTIMIZERS}}  # names the valid optimizers
+
+    def optimizer(self, network: str) -> OptimizerFactory:
         make_optimizer = OPTIMIZERS[self.config["optimizer"]]
-        self.opt_G = make_optimizer(self.G.parameters(), self.config)
-        self.opt_D = make_optimizer(self.D.parameters(), self.config)
-
-    def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        return NETWORKS[self.spec.kind](self.spec, self.config)
-
-    def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": self.opt_G, "D": self.opt_D}
+        return lambda params: make_optimizer(params, self.config)
 
     # -------------------------------------------------------------- the paper's SGD schedule
     def learning_rate(self, step: int) -> float:
@@ -154,8 +133,8 @@ class GAN(GANVariant):
         progress = min(step / c["momentum_saturate_steps"], 1.0)
         return c["momentum_start"] + progress * (c["momentum_end"] - c["momentum_start"])
 
-    def _apply_schedule(self) -> None:
-        lr, momentum = self.learning_rate(self.step), self.momentum(self.step)
+    def _apply_schedule(self, step: int) -> None:
+        lr, momentum = self.learning_rate(step), self.momentum(step)
         for opt in (self.opt_G, self.opt_D):
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -174,17 +153,12 @@ class GAN(GANVariant):
         return None
 
     # -------------------------------------------------------------- training
-    def train_step(self, batch: Batch) -> dict[str, float]:
+    def train_step(self, batch: Batch, progress: Progress) -> dict[str, float]:
         self.G.train()
         self.D.train()
-        self._apply_schedule()
+        self._apply_schedule(progress.step)
         update = self._simultaneous_step if self.config["simultaneous_updates"] else self._alternating_step
-        losses = update(batch)
-        self.step += 1
-        return losses
-
-    def _draw_z(self, n: int) -> torch.Tensor:
-        return uniform_latent(n, self.config["z_dim"], device=self.device)
+        return update(batch)
 
     def _discriminator_loss(self, batch: Batch, fake: torch.Tensor,
                             labels: Optional[torch.Tensor]) -> torch.Tensor:
@@ -195,12 +169,12 @@ class GAN(GANVariant):
         """Algorithm 1: one D step on a real and a noise minibatch, then one G step on new noise."""
         n, labels = len(batch), self.fake_labels(batch)
         self.opt_D.zero_grad(set_to_none=True)
-        loss_D = self._discriminator_loss(batch, self.generator_output(self._draw_z(n), labels), labels)
+        loss_D = self._discriminator_loss(batch, self.generator_output(self.draw_latent(n), labels), labels)
         loss_D.backward()
         self.opt_D.step()
 
         self.opt_G.zero_grad(set_to_none=True)
-        fake = self.generator_output(self._draw_z(n), labels)
+        fake = self.generator_output(self.draw_latent(n), labels)
         loss_G = non_saturating_generator_loss(self.discriminator_logits(fake, labels))
         loss_G.backward()
         self.opt_G.step()
@@ -211,7 +185,7 @@ class GAN(GANVariant):
         n, labels = len(batch), self.fake_labels(batch)
         self.opt_D.zero_grad(set_to_none=True)
         self.opt_G.zero_grad(set_to_none=True)
-        fake = self.generator_output(self._draw_z(n), labels)
+        fake = self.generator_output(self.draw_latent(n), labels)
         loss_D = self._discriminator_loss(batch, fake, labels)
         loss_D.backward()  # fake is detached inside: D gradients only
         loss_G = non_saturating_generator_loss(self.discriminator_logits(fake, labels))
@@ -221,12 +195,3 @@ class GAN(GANVariant):
         self.opt_D.step()
         self.opt_G.step()
         return {"loss_D": loss_D.item(), "loss_G": loss_G.item()}
-
-    # -------------------------------------------------------------- evaluation
-    def sample_latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return uniform_latent(n, self.config["z_dim"], generator=generator)
-
-    def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        self.G.eval()
-        with torch.no_grad():
-            return self.generator_output(z, labels)

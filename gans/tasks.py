@@ -1,0 +1,81 @@
+"""Tasks: what a variant trains on and what it is evaluated on, one registry entry each.
+
+A variant names its task (`GANVariant.task`); the loop, the sampler and the report read the
+task's fields instead of branching on its name:
+  * `two_domain`: training batches carry a second, unpaired domain (`Batch.x_b`);
+  * `conditional`: evaluation draws the label bank and the class metrics apply;
+  * `uses_latents` / `uses_source`: evaluation inputs are latents from the suite's latent bank,
+    or held-out source-domain images (translation), or both;
+  * `outputs`: what `generate` returns, by name; `primary` is the output the image metrics score
+    (the others are kept in the samples file for task metrics and panels).
+Adding a task is one `TASKS.register` call; nothing else needs to know its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+import torch
+
+from gans.registry import Registry
+from gans.spec import EvalInput
+
+if TYPE_CHECKING:
+    from gans.models.base import GANVariant
+    from gans.spec import DataSpec
+
+
+def label_bank(n: int, num_classes: int) -> torch.Tensor:
+    """The evaluation labels 0, 1, ..., K-1, 0, 1, ...: every class equally often, in a fixed order."""
+    return torch.arange(n) % num_classes
+
+
+@dataclass(frozen=True)
+class Task:
+    """One kind of training data and evaluation input/output."""
+
+    name: str
+    description: str
+    outputs: tuple[str, ...] = ("x",)
+    primary: str = "x"
+    two_domain: bool = False
+    conditional: bool = False
+    uses_latents: bool = True
+    uses_source: bool = False
+
+    def plan(self, n: int, spec: "DataSpec", source: Optional[torch.Tensor] = None) -> EvalInput:
+        """The fixed (non-random) evaluation inputs: the label bank and/or the source images.
+
+        A translation task evaluates on at most as many source images as there are.
+        """
+        labels = label_bank(n, spec.num_classes) if self.conditional else None
+        if not self.uses_source:
+            return EvalInput(labels=labels)
+        if source is None:
+            raise ValueError(f"task {self.name!r} translates held-out source images: none were given")
+        return EvalInput(labels=None if labels is None else labels[:len(source)], source=source[:n])
+
+    def size(self, n: int, plan: EvalInput) -> int:
+        """How many samples the plan makes: n, or the number of source images."""
+        return len(plan) if self.uses_source else n
+
+    def draw(self, model: "GANVariant", plan: EvalInput, size: int, generator: torch.Generator,
+             truncation: Optional[float] = None) -> EvalInput:
+        """A chunk's inputs: the plan's part plus latents drawn from the bank's generator."""
+        z = model.sample_latent(size, generator, truncation) if self.uses_latents else None
+        return EvalInput(z=z, labels=plan.labels, source=plan.source)
+
+
+TASKS: Registry[Task] = Registry("task")
+
+for _task in (
+    Task("unconditional", "images from latents"),
+    Task("conditional", "images from latents and class labels", conditional=True),
+    Task("coupled", "a pair of images, one per domain, from one latent (trained on two unpaired "
+         "domains)", outputs=("a", "b"), primary="a", two_domain=True),
+    Task("translation", "held-out domain-A images translated to domain B and back (trained on two "
+         "unpaired domains)", outputs=("translated", "reconstructed"), primary="translated",
+         two_domain=True, uses_latents=False, uses_source=True),
+):
+    TASKS.register(_task.name)(_task)
