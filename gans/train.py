@@ -145,7 +145,7 @@ def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, An
     identity = settings.identity_hash(prepared["sha256"])
     model = build_model(settings.model, spec_of(prepared), settings.model_config, device_)
     use_channels_last(model)
-    stream = BatchStream(prepared, settings.batch_size, settings.seed, device_, task=model.spec.task)
+    stream = BatchStream(prepared, settings.batch_size, settings.seed, device_)
     rows: list[dict[str, float]] = []
     images_seen, train_wall = 0, 0.0
 
