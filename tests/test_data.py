@@ -13,6 +13,8 @@ import torch
 from gans import data as gdata
 from gans.data import (BatchStream, DataCheckError, DataUnavailableError, load_prepared,
                        prepare_split, spec_of, to_resolution)
+from gans.data import sources
+from gans.quantize import uint8_to_float
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:
@@ -70,15 +72,19 @@ def test_wrong_data_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_data_offline_gives_one_clear_error(tmp_path: Path, monkeypatch) -> None:
+    tried = []
+
     def offline(*args, **kwargs):
+        tried.append(args)
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(gdata, "_torchvision_download", offline)
+    monkeypatch.setattr(sources, "_torchvision_download", offline)
     out_dir = tmp_path / "prepared"
     with pytest.raises(DataUnavailableError) as info:
         prepare_split("fashion-mnist", "train", out_dir / "train.pt", tmp_path / "raw",
                       options={"allow_apt": False, "debian_dir": str(tmp_path / "no-debian")})
     message = str(info.value)
+    assert tried  # the download path was taken (and stubbed), not skipped
     assert "data.source_dir" in message and "apt-get install dataset-fashion-mnist" in message
     assert "torchvision downloads it" in message
     assert not out_dir.exists() or not any(out_dir.iterdir())  # nothing half-written
@@ -183,11 +189,139 @@ def test_batch_stream_is_seeded_and_resumable(tiny_data: Path) -> None:
     assert x.min() >= -1 and x.max() <= 1 and x.dtype == torch.float32
 
 
-def test_two_domain_halves_are_disjoint(tiny_data: Path) -> None:
+class ReferenceOrder:
+    """BatchStream's single-domain order as it was before gans/data became a package (cc698ee).
+
+    Kept here on purpose: it pins the order every trained model so far saw. Two permutations per
+    epoch (the second unused), a new epoch when fewer than batch_size indices remain.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int) -> None:
+        self.n, self.batch_size = n, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.epoch, self.position = 0, 0
+        self.order_a = torch.randperm(n, generator=self.generator)
+        self.order_b = torch.randperm(n, generator=self.generator)
+
+    def next_rows(self) -> torch.Tensor:
+        if self.position + self.batch_size > len(self.order_a):
+            self.epoch += 1
+            self.position = 0
+            self.order_a = torch.randperm(self.n, generator=self.generator)
+            self.order_b = torch.randperm(self.n, generator=self.generator)
+        rows = self.order_a[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return rows
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state(), "epoch": self.epoch,
+                "position": self.position, "order_a": self.order_a, "order_b": self.order_b}
+
+
+def numbered(n: int = 100, dataset: str = "numbered") -> dict:
+    """A prepared split whose image i is filled with the value i (label i % 10), so a batch
+    tells its rows."""
+    data = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 4, 4).contiguous()
+    return {"data": data, "labels": torch.arange(n) % 10, "kind": "image", "dataset": dataset,
+            "resolution": 4, "num_classes": 10}
+
+
+def rows_of(x: torch.Tensor) -> list[int]:
+    """The row numbers of a batch drawn from `numbered` (inverse of uint8_to_float)."""
+    return torch.round((x[:, 0, 0, 0] + 1) * 127.5).long().tolist()
+
+
+def test_single_domain_order_is_bit_identical_to_before(tiny_data: Path) -> None:
     prepared = load_prepared(tiny_data)
-    stream = BatchStream(prepared, 16, seed=0, task="two-domain")
-    assert set(stream.index_a.tolist()).isdisjoint(stream.index_b.tolist())
-    batch = stream.next()
-    assert batch.x_b is not None and batch.x_b.shape == batch.x.shape
-    # domain B is the negative of its own (disjoint) images
-    assert torch.allclose(stream.domain_b, -gdata.uint8_to_float(prepared["data"][stream.index_b]))
+    n, batch_size = 100, 7  # 14 batches an epoch, 2 rows left over each time
+    prepared = {**prepared, "data": prepared["data"][:n], "labels": prepared["labels"][:n]}
+    stream, reference = BatchStream(prepared, batch_size, seed=5), ReferenceOrder(n, batch_size, seed=5)
+    for _ in range(3 * 14 + 1):  # three epochs and into the fourth
+        rows = reference.next_rows()
+        batch = stream.next()
+        assert torch.equal(batch.x, uint8_to_float(prepared["data"][rows]))
+        assert torch.equal(batch.y, prepared["labels"][rows]) and batch.x_b is None
+    assert (stream.epoch, stream.position) == (reference.epoch, reference.position) == (3, 7)
+    # a checkpoint written by the old stream resumes into the new one, and vice versa
+    resumed = BatchStream(prepared, batch_size, seed=0)
+    resumed.load_state_dict(reference.state_dict())
+    saved = stream.state_dict()
+    for _ in range(20):
+        rows = reference.next_rows()
+        assert torch.equal(resumed.next().x, uint8_to_float(prepared["data"][rows]))
+    again = BatchStream(prepared, batch_size, seed=1)
+    again.load_state_dict(saved)
+    assert torch.equal(again.next(3).x, stream.next(3).x)
+
+
+def test_batch_size_may_change_per_call() -> None:
+    prepared = numbered(100)
+    stream = BatchStream(prepared, 16, seed=2)
+    assert len(stream.next()) == 16 and len(stream.next(batch_size=5)) == 5
+    assert len(stream.next(3, batch_size=4)) == 12 and stream.batch_size == 16
+    with pytest.raises(ValueError, match=r"batch_size must be in \[1, 100\]"):
+        stream.next(batch_size=101)
+
+    stream = BatchStream(prepared, 16, seed=2)
+    seen: dict[int, list[int]] = {}
+    for size in [30, 7, 25, 9, 40, 3, 33, 1, 50, 16] * 3:
+        epoch, left = stream.epoch, 100 - stream.position
+        rows = rows_of(stream.next(batch_size=size).x)
+        assert len(rows) == size
+        if stream.epoch != epoch:  # a new epoch starts only when the old one can't fill the batch
+            assert left < size and stream.position == size
+        seen.setdefault(stream.epoch, []).extend(rows)
+    assert len(seen) > 3
+    for rows in seen.values():
+        assert len(rows) == len(set(rows)) <= 100  # no row twice within an epoch
+
+
+def test_resume_with_another_batch_size_draws_the_same_batches() -> None:
+    prepared = numbered(100)
+    sizes = [8, 8, 8, 20, 20, 20, 20, 20, 13, 13, 13, 13, 13, 13, 13, 13, 13]
+    whole = BatchStream(prepared, 8, seed=11)
+    expected = [whole.next(batch_size=size).x for size in sizes]
+    first = BatchStream(prepared, 8, seed=11)
+    for size in sizes[:3]:
+        first.next(batch_size=size)
+    resumed = BatchStream(prepared, 20, seed=99)  # another construction size and seed
+    resumed.load_state_dict(first.state_dict())
+    for size, want in zip(sizes[3:], expected[3:]):
+        assert torch.equal(resumed.next(batch_size=size).x, want)
+
+
+def test_two_domain_stream_serves_disjoint_unpaired_domains() -> None:
+    prepared = numbered(100)
+    stream = BatchStream(prepared, 10, seed=0, domain_task="negative")
+    task = gdata.DOMAIN_TASKS.get("negative").train_domains(prepared)
+    rows_a, rows_b = set(task.index_a.tolist()), set(task.index_b.tolist())
+    drawn_a, drawn_b = [], []
+    for _ in range(12):  # 5 batches an epoch of 50 rows: crosses two epoch boundaries
+        batch = stream.next()
+        assert batch.x.shape == batch.x_b.shape == (10, 1, 4, 4)
+        assert torch.equal(batch.y, prepared["labels"][rows_of(batch.x)])
+        drawn_a += rows_of(batch.x)
+        drawn_b += rows_of(-batch.x_b)  # domain B is the negative of its rows
+        assert torch.allclose(batch.x_b, uint8_to_float(255 - prepared["data"][rows_of(-batch.x_b)]))
+    assert set(drawn_a) <= rows_a and set(drawn_b) <= rows_b and rows_a.isdisjoint(rows_b)
+    assert set(drawn_a) == rows_a and set(drawn_b) == rows_b  # each epoch covers its half
+
+    assert BatchStream(prepared, 10, seed=0).next().x_b is None
+    with pytest.raises(KeyError, match="edges, negative, sneaker-boot"):
+        BatchStream(prepared, 10, seed=0, domain_task="rotate")
+
+
+def test_class_pair_stream_serves_the_two_classes() -> None:
+    prepared = numbered(100, dataset="fashion-mnist")  # labels i % 10: ten sneakers, ten boots
+    stream = BatchStream(prepared, 5, seed=0, domain_task="sneaker-boot")
+    for _ in range(6):
+        batch = stream.next()
+        assert all(row % 10 == 7 for row in rows_of(batch.x)) and batch.y.eq(7).all()
+        assert all(row % 10 == 9 for row in rows_of(batch.x_b))
+
+
+def test_two_domain_stream_needs_images(tmp_path: Path) -> None:
+    ring = prepare_split("ring-8", "test", tmp_path / "r.pt", tmp_path / "raw")
+    with pytest.raises(ValueError, match="need image data"):
+        BatchStream(ring, 10, seed=0, domain_task="negative")
+

@@ -1,32 +1,31 @@
-"""Datasets: where each comes from, how one split becomes one uint8 tensor file, how batches are drawn.
+"""Where each dataset comes from: the source registry and the code that obtains and reads raw files.
 
-A dataset source turns (split, raw directory) into native-resolution uint8 images and int labels.
-`prepare_split` brings them to the configured resolution, checks they are the real set, and writes
-one file (data, labels, sha256) atomically. Training then holds that file in memory and draws
-minibatches in a seeded order (`BatchStream`), with no per-image decoding in the loop.
+A dataset source turns (split, raw directory, options) into native-resolution uint8 images and int
+labels, or raises DataUnavailableError naming every way to get the data. Acquisition is tried in
+a fixed order (a directory the user names, what is already on disk, a Debian package, torchvision's
+download), so offline machines work and users with internet still get the real download path.
+Bringing images to a resolution and writing them is prepared.py's job; the toy mixtures live in
+toy.py.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import math
 import os
 import pickle
 import shutil
 import subprocess
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from gans.quantize import uint8_to_float
+from gans.io import write_atomic
 from gans.registry import Registry
-from gans.spec import Batch, DataSpec
 
 SPLITS = ("train", "test")
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -85,10 +84,10 @@ def read_idx(path: Path) -> np.ndarray:
     return data.reshape(shape)
 
 
-IDX_FILES = {
+IDX_FILES = MappingProxyType({
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
+})
 
 
 def _find_idx(directory: Path, stem: str) -> Optional[Path]:
@@ -122,13 +121,14 @@ def unpack_idx_into(source_dir: Path, raw_dir: Path) -> None:
             if src is None:
                 continue
             dst = raw_dir / stem
-            if dst.exists():
-                continue
-            tmp = dst.with_suffix(".part")
-            opener = gzip.open if src.suffix == ".gz" else open
-            with opener(src, "rb") as fin, open(tmp, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-            os.replace(tmp, dst)
+            if not dst.exists():
+                write_atomic(dst, lambda tmp, src=src: _decompress(src, tmp))
+
+
+def _decompress(src: Path, dst: Path) -> None:
+    opener = gzip.open if src.suffix == ".gz" else open
+    with opener(src, "rb") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
 
 
 def _try_apt_install(package: str) -> bool:
@@ -247,7 +247,7 @@ def _read_images(paths: Sequence[Path], crop: Optional[int] = None) -> torch.Ten
     return torch.from_numpy(np.stack(arrays))
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
 
 
 def _load_image_folder(split: str, raw_dir: Path, options: dict[str, Any]) -> RawSplit:
@@ -268,7 +268,7 @@ def _load_image_folder(split: str, raw_dir: Path, options: dict[str, Any]) -> Ra
     return RawSplit(_read_images(paths), torch.tensor(labels, dtype=torch.int64))
 
 
-CELEBA_SPLIT_CODES = {"train": "0", "test": "2"}
+CELEBA_SPLIT_CODES = MappingProxyType({"train": "0", "test": "2"})
 
 
 def _load_celeba(split: str, raw_dir: Path, options: dict[str, Any]) -> RawSplit:
@@ -290,49 +290,7 @@ def _load_celeba(split: str, raw_dir: Path, options: dict[str, Any]) -> RawSplit
     return RawSplit(images, torch.zeros(len(names), dtype=torch.int64))
 
 
-# --------------------------------------------------------------------------- toy 2D Gaussians
-@dataclass(frozen=True)
-class ToyMixture:
-    modes: torch.Tensor  # K x 2
-    sigma: float
-    sizes: dict[str, int]
-
-
-def ring_modes(k: int = 8, radius: float = 2.0) -> torch.Tensor:
-    angles = torch.arange(k, dtype=torch.float64) * (2 * math.pi / k)
-    return torch.stack([radius * torch.cos(angles), radius * torch.sin(angles)], 1).float()
-
-
-def grid_modes(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
-    coords = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
-    return torch.cartesian_prod(coords, coords)
-
-
-TOY_MIXTURES = {
-    "ring-8": ToyMixture(ring_modes(), 0.02, {"train": 50_000, "test": 10_000}),
-    "grid-25": ToyMixture(grid_modes(), 0.05, {"train": 50_000, "test": 10_000}),
-}
-TOY_SPLIT_SEEDS = {"train": 1, "test": 2}
-
-
-def sample_toy(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points and mode labels of a toy split, from a fixed per-split seed."""
-    mixture = TOY_MIXTURES[name]
-    generator = torch.Generator().manual_seed(TOY_SPLIT_SEEDS[split])
-    n = mixture.sizes[split]
-    labels = torch.randint(len(mixture.modes), (n,), generator=generator)
-    points = mixture.modes[labels] + mixture.sigma * torch.randn(n, 2, generator=generator)
-    return points, labels
-
-
-def _toy_loader(name: str) -> Callable[[str, Path, dict[str, Any]], RawSplit]:
-    def load(split: str, raw_dir: Path, options: dict[str, Any]) -> RawSplit:
-        return RawSplit(*sample_toy(name, split))
-
-    return load
-
-
-def _register_defaults() -> None:
+def _register_image_datasets() -> None:
     mnist_sizes = {"train": 60_000, "test": 10_000}
     for source in (
         DatasetSource("fashion-mnist", "image", 10, 1, 32, _load_fashion_mnist, mnist_sizes, 0.2860),
@@ -342,170 +300,6 @@ def _register_defaults() -> None:
         DatasetSource("image-folder", "image", 0, 3, 32, _load_image_folder),
     ):
         DATASETS.register(source.name)(source)
-    for name, mixture in TOY_MIXTURES.items():
-        DATASETS.register(name)(DatasetSource(name, "points", len(mixture.modes), 2, 0,
-                                              _toy_loader(name), dict(mixture.sizes)))
 
 
-_register_defaults()
-
-
-# --------------------------------------------------------------------------- prepare
-def to_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:
-    """Pad smaller images with black borders (28 -> 32 keeps every pixel); resize larger ones
-    with antialiased bilinear filtering. Square images only."""
-    size = images.shape[-1]
-    if size == resolution:
-        return images
-    if size < resolution:
-        total = resolution - size
-        before = total // 2
-        return F.pad(images, (before, total - before, before, total - before))
-    resized = F.interpolate(images.float(), size=(resolution, resolution), mode="bilinear",
-                            antialias=True, align_corners=False)
-    return resized.round().clamp(0, 255).to(torch.uint8)
-
-
-def content_sha256(data: torch.Tensor, labels: torch.Tensor) -> str:
-    digest = hashlib.sha256()
-    digest.update(data.contiguous().numpy().tobytes())
-    digest.update(labels.contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def check_real(source: DatasetSource, split: str, images: torch.Tensor) -> None:
-    """Refuse data that is not the real set: wrong number of images or wrong train mean pixel."""
-    expected = source.expected_sizes.get(split)
-    if expected is not None and len(images) != expected:
-        raise DataCheckError(f"{source.name} {split} has {len(images)} images, expected {expected}")
-    if split == "train" and source.expected_train_mean is not None:
-        mean = images.double().mean().item() / 255.0
-        if abs(mean - source.expected_train_mean) > 5e-4:
-            raise DataCheckError(f"{source.name} train mean pixel is {mean:.4f}, expected "
-                                 f"{source.expected_train_mean:.4f} +- 0.0005: not the real set")
-
-
-def prepare_split(dataset: str, split: str, out_path: Path, raw_root: Path,
-                  resolution: Optional[int] = None, options: Optional[dict[str, Any]] = None,
-                  check: bool = True) -> dict[str, Any]:
-    """Write one split as a single tensor file, atomically; returns what was written."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    source = DATASETS.get(dataset)
-    options = dict(options or {})
-    raw = source.load(split, Path(raw_root), options)
-    if source.kind == "points":
-        mixture = TOY_MIXTURES[dataset]
-        record: dict[str, Any] = {"data": raw.images, "labels": raw.labels, "resolution": 0,
-                                  "modes": mixture.modes.clone(), "sigma": mixture.sigma}
-    else:
-        if check:
-            check_real(source, split, raw.images)
-        resolution = resolution or source.default_resolution
-        data = to_resolution(raw.images, resolution)
-        num_classes = source.num_classes or int(raw.labels.max().item()) + 1
-        record = {"data": data, "labels": raw.labels, "resolution": resolution,
-                  "num_classes": num_classes}
-    record.setdefault("num_classes", source.num_classes)
-    record.update({"dataset": dataset, "split": split, "kind": source.kind,
-                   "sha256": content_sha256(record["data"], record["labels"])})
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".part")
-    try:
-        torch.save(record, tmp)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return record
-
-
-def load_prepared(path: Path | str) -> dict[str, Any]:
-    """Read a file written by prepare_split."""
-    return torch.load(Path(path), weights_only=False)
-
-
-def spec_of(prepared: dict[str, Any], task: str = "unconditional") -> DataSpec:
-    """The DataSpec a model is built from, read off a prepared split."""
-    data = prepared["data"]
-    return DataSpec(dataset=prepared["dataset"], channels=int(data.shape[1]),
-                    resolution=int(prepared["resolution"]), num_classes=int(prepared["num_classes"]),
-                    task=task, kind=prepared["kind"])
-
-
-# --------------------------------------------------------------------------- batches
-class BatchStream:
-    """Minibatches in a seeded order, epoch after epoch, held on the training device.
-
-    Its state (permutation generator, epoch, position) goes into checkpoints, so a resumed run
-    draws exactly the batches an uninterrupted one would. For two-domain tasks the prepared split
-    is cut into two disjoint halves by a fixed permutation; domain B is derived from its half by
-    `domain_relation` ("negative": x -> -x), so no pair is shared between the domains.
-    """
-
-    def __init__(self, prepared: dict[str, Any], batch_size: int, seed: int,
-                 device: torch.device | str = "cpu", task: str = "unconditional",
-                 domain_relation: str = "negative") -> None:
-        data, labels = prepared["data"], prepared["labels"]
-        if batch_size < 1 or batch_size > len(data):
-            raise ValueError(f"batch_size must be in [1, {len(data)}], got {batch_size}")
-        self.device = torch.device(device)
-        self.kind = prepared["kind"]
-        self.task = task
-        self.batch_size = batch_size
-        self.data = data.to(self.device)
-        self.labels = labels.to(self.device)
-        self.domain_b: Optional[torch.Tensor] = None
-        self.index_b: Optional[torch.Tensor] = None
-        if task == "two-domain":
-            split = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
-            half = len(data) // 2
-            self.index_a, self.index_b = split[:half], split[half:2 * half]
-            self.domain_b = DOMAIN_RELATIONS[domain_relation](self._as_float(self.data[self.index_b.to(self.device)]))
-        else:
-            self.index_a = torch.arange(len(data))
-        self.generator = torch.Generator().manual_seed(seed)
-        self.epoch = 0
-        self.position = 0
-        self.order_a = torch.randperm(len(self.index_a), generator=self.generator)
-        self.order_b = torch.randperm(len(self.index_a), generator=self.generator)
-
-    def _as_float(self, x: torch.Tensor) -> torch.Tensor:
-        return uint8_to_float(x) if self.kind == "image" else x.float()
-
-    def _next_indices(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.position + self.batch_size > len(self.order_a):
-            self.epoch += 1
-            self.position = 0
-            self.order_a = torch.randperm(len(self.index_a), generator=self.generator)
-            self.order_b = torch.randperm(len(self.index_a), generator=self.generator)
-        sl = slice(self.position, self.position + self.batch_size)
-        self.position += self.batch_size
-        return self.order_a[sl], self.order_b[sl]
-
-    def next(self, n_minibatches: int = 1) -> Batch:
-        """n minibatches (each of batch_size, in the seeded order) concatenated into one Batch."""
-        xs, ys, xbs = [], [], []
-        for _ in range(n_minibatches):
-            pick_a, pick_b = self._next_indices()
-            rows = self.index_a[pick_a].to(self.device)
-            xs.append(self._as_float(self.data[rows]))
-            ys.append(self.labels[rows])
-            if self.domain_b is not None:
-                xbs.append(self.domain_b[pick_b.to(self.device)])
-        return Batch(torch.cat(xs), torch.cat(ys), torch.cat(xbs) if xbs else None)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state(), "epoch": self.epoch,
-                "position": self.position, "order_a": self.order_a, "order_b": self.order_b}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.set_state(state["generator"])
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
-        self.order_a, self.order_b = state["order_a"], state["order_b"]
-
-
-DOMAIN_RELATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "negative": lambda x: -x,  # the image's negative: [-1, 1] flipped
-    "identity": lambda x: x,
-}
+_register_image_datasets()
