@@ -5,26 +5,26 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from gans.models import MODELS, build_model
-from gans.spec import Batch, DataSpec, EvalInput, Progress
+from gans.spec import Batch, DataSpec, Progress
+from gans.report.roadmap import ROADMAP_YEARS
 from gans.tasks import TASKS
 
-# Small widths: the contract does not depend on them, and the tests stay fast.
-SMALL = {
-    "gan": {"z_dim": 8, "g_hidden": 32, "d_units": 16, "d_pieces": 3, "points_hidden": 16},
-    "cgan": {"z_dim": 8, "ngf": 4, "ndf": 4, "gfc": 16, "dfc": 16},
-    "dcgan": {"z_dim": 8, "ngf": 4, "ndf": 4},
-    "wgan": {"z_dim": 8, "ngf": 4, "ndf": 4, "points_hidden": 16, "critic_warmup_iters": 0},
-    "wgan-gp": {"z_dim": 8, "ngf": 4, "ndf": 4, "points_hidden": 16},
-}
+# Every registered model, at the small widths the smoke suite gives it: a new model gets these
+# tests by being registered and listed in benchmarks/smoke.yaml.
+SMOKE = yaml.safe_load((Path(__file__).resolve().parent.parent / "benchmarks" / "smoke.yaml").read_text())
+NAMES = MODELS.names()
+SMALL = {name: SMOKE.get("model_config", {}).get(name, {}) for name in NAMES}
 IMAGE = DataSpec("synthetic", channels=1, resolution=16, num_classes=4)
 POINTS = DataSpec("ring-8", channels=2, resolution=0, num_classes=8, kind="points")
-POINT_MODELS = ["gan", "wgan", "wgan-gp"]
-YEARS = {"gan": 2014, "cgan": 2014, "dcgan": 2015, "wgan": 2017, "wgan-gp": 2017}
+POINT_MODELS = [name for name in NAMES if "points" in MODELS.get(name).data_kinds]
+IMAGE_ONLY = [name for name in NAMES if "points" not in MODELS.get(name).data_kinds]
 
 
 def make(name: str, spec: DataSpec = IMAGE, **overrides) -> "object":
@@ -35,13 +35,18 @@ def batch_for(model, seed: int = 0) -> Batch:
     g = torch.Generator().manual_seed(seed)
     n = 8 * model.batches_per_step(Progress())
     x = torch.rand(n, *model.spec.sample_shape, generator=g) * 2 - 1
-    return Batch(x, torch.randint(model.spec.num_classes, (n,), generator=g))
+    x_b = torch.rand(n, *model.spec.sample_shape, generator=g) * 2 - 1  # two-domain models' domain B
+    return Batch(x, torch.randint(model.spec.num_classes, (n,), generator=g), x_b)
 
 
-def samples(model, n: int, seed: int, labels=None) -> torch.Tensor:
-    """n samples of the model's primary output from latents drawn with a seeded generator."""
-    z = model.sample_latent(n, torch.Generator().manual_seed(seed))
-    return model.sample(EvalInput(z=z, labels=labels))[TASKS.get(model.task).primary]
+def samples(model, n: int, seed: int) -> dict[str, torch.Tensor]:
+    """n evaluation outputs of the model, inputs planned by its task (labels, source images) and
+    latents drawn with a generator seeded by `seed`, as the sampler does."""
+    task = TASKS.get(model.task)
+    source = torch.rand(n, *model.spec.sample_shape, generator=torch.Generator().manual_seed(99)) * 2 - 1
+    plan = task.plan(n, model.spec, source if task.uses_source else None)
+    inputs = task.draw(model, plan, n, torch.Generator().manual_seed(seed))
+    return model.sample(inputs)
 
 
 def through_a_file(state: dict) -> dict:
@@ -57,15 +62,21 @@ def all_tensors(model) -> dict[str, torch.Tensor]:
             for k, v in m.state_dict().items()}
 
 
-@pytest.mark.parametrize("name", sorted(YEARS))
+def test_every_roadmap_model_so_far_is_registered_and_in_the_smoke_suite() -> None:
+    assert {"gan", "cgan", "dcgan", "wgan", "wgan-gp"} <= set(NAMES)
+    assert set(NAMES) <= set(SMOKE["models"]), "every registered model runs in the smoke suite"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_registered_with_roadmap_metadata(name: str) -> None:
     cls = MODELS.get(name)
-    assert cls.year == YEARS[name]
-    assert cls.paper and isinstance(cls.protocol_notes, str) and len(cls.protocol_notes) > 20
-    assert cls.task == ("conditional" if name == "cgan" else "unconditional")
+    assert cls.citation is not None and cls.year == cls.citation.year and str(cls.year) in cls.paper
+    assert cls.year == ROADMAP_YEARS.get(name, cls.year)
+    assert isinstance(cls.protocol_notes, str) and len(cls.protocol_notes) > 20
+    assert cls.task in TASKS
 
 
-@pytest.mark.parametrize("name", sorted(YEARS))
+@pytest.mark.parametrize("name", NAMES)
 def test_one_train_step_returns_finite_floats(name: str) -> None:
     torch.manual_seed(0)
     model = make(name)
@@ -74,18 +85,21 @@ def test_one_train_step_returns_finite_floats(name: str) -> None:
     assert all(type(v) is float and math.isfinite(v) for v in losses.values()), losses
 
 
-@pytest.mark.parametrize("name", sorted(YEARS))
-def test_samples_are_images_in_range_and_follow_the_latent_generator(name: str) -> None:
+@pytest.mark.parametrize("name", NAMES)
+def test_samples_are_the_tasks_outputs_in_range_and_follow_the_latent_generator(name: str) -> None:
     torch.manual_seed(0)
     model = make(name)
-    labels = torch.arange(6) % 4 if model.spec.task == "conditional" else None
-    a, b, c = samples(model, 6, 3, labels), samples(model, 6, 3, labels), samples(model, 6, 4, labels)
-    assert a.shape == (6, 1, 16, 16) and a.dtype == torch.float32
-    assert a.min() >= -1 and a.max() <= 1
-    assert torch.equal(a, b) and not torch.equal(a, c)
+    task = TASKS.get(model.task)
+    a, b, c = samples(model, 6, 3), samples(model, 6, 3), samples(model, 6, 4)
+    assert set(a) == set(task.outputs)
+    for output in task.outputs:
+        assert a[output].shape == (6, 1, 16, 16) and a[output].dtype == torch.float32
+        assert a[output].min() >= -1 and a[output].max() <= 1
+        assert torch.equal(a[output], b[output])
+        assert not task.uses_latents or not torch.equal(a[output], c[output])
 
 
-@pytest.mark.parametrize("name", sorted(YEARS))
+@pytest.mark.parametrize("name", NAMES)
 def test_state_dict_round_trip_resumes_identically(name: str) -> None:
     torch.manual_seed(0)
     trained = make(name)
@@ -120,17 +134,17 @@ def test_toy_points_get_an_mlp_with_unbounded_2d_output(name: str) -> None:
     assert isinstance(last, torch.nn.Linear)  # no squashing: points live outside [-1, 1]
     losses = model.train_step(batch_for(model), Progress())
     assert all(math.isfinite(v) for v in losses.values())
-    points = samples(model, 10, 0)
+    points = samples(model, 10, 0)[TASKS.get(model.task).primary]
     assert points.shape == (10, 2)
 
 
-@pytest.mark.parametrize("name", ["cgan", "dcgan"])
+@pytest.mark.parametrize("name", IMAGE_ONLY)
 def test_image_only_models_refuse_points(name: str) -> None:
     with pytest.raises(ValueError, match="does not train on points"):
         make(name, POINTS)
 
 
-@pytest.mark.parametrize("name", sorted(YEARS))
+@pytest.mark.parametrize("name", NAMES)
 def test_unknown_config_key_is_an_error(name: str) -> None:
     with pytest.raises(ValueError, match="unknown config key"):
         build_model(name, IMAGE, {"not_a_key": 1})
