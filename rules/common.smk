@@ -9,7 +9,8 @@
 #   workflow was started with and is recorded per run (status.json provenance).
 from gans.layout import REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs
 from gans.report import layout as report_layout
-from gans.suite import check_suite, load_suite, model_config_for, rule_resources, steps_for
+from gans.suite import (check_suite, domain_task_for, load_suite, model_config_for, rule_resources,
+                        steps_for, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
@@ -46,6 +47,18 @@ def suite_extractors(dataset):
 def inception_flag():
     """Tells aggregate and report that the workflow evaluated with Inception too."""
     return "--inception" if HAS_INCEPTION else ""
+
+
+def domain_task_option(wc):
+    """--domain-task NAME for train and sample when the suite gives the model a two-domain task."""
+    task = domain_task_for(SUITE, wc.model)
+    return f"--domain-task {task}" if task else ""
+
+
+def truncation_option():
+    """--truncation PSI for sample when the suite asks for it; untruncated otherwise."""
+    psi = truncation_for(SUITE)
+    return "" if psi is None else f"--truncation {psi}"
 
 
 # ----------------------------------------------------------------------------- file lists

@@ -32,19 +32,21 @@ rule train:
         suite=SUITE_NAME,
         device=config["device"],
         gpu_lock_dir=config["gpu_lock_dir"],
+        domain_task=domain_task_option,
     shell:
         "{params.py} -m gans train --model {wildcards.model} --data {input.data} "
         "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoints} "
         "--seed {wildcards.seed} --steps {params.steps} --batch-size {params.batch_size} "
         "--checkpoint-every {params.checkpoint_every} --model-config '{params.model_config}' "
         "--suite {params.suite} --threads {threads} --device {params.device} "
-        "--gpu-lock-dir {params.gpu_lock_dir} 2>&1 | tee {log}"
+        "--gpu-lock-dir {params.gpu_lock_dir} {params.domain_task} 2>&1 | tee {log}"
 
 
 rule sample:
     input:
         status=LAYOUT.status_file(),
         final=LAYOUT.final_weights(),
+        source=LAYOUT.data_file(split="test"),  # the dataset's real test split
     output:
         samples=LAYOUT.samples_file(),
         grid=report(LAYOUT.samples_grid(), category="Samples", subcategory="{dataset}",
@@ -59,10 +61,13 @@ rule sample:
         run_dir=lambda wc, input: os.path.dirname(input.status),
         n=EVALUATION["n_generated"],
         suite=SUITE_NAME,
+        truncation=truncation_option(),
+        domain_task=domain_task_option,
     shell:
         "{params.py} -m gans sample --run-dir {params.run_dir} --n {params.n} "
         "--suite {params.suite} --seed {wildcards.seed} --out {output.samples} "
-        "--grid {output.grid} 2>&1 | tee {log}"
+        "--grid {output.grid} --source-data {input.source} {params.truncation} "
+        "{params.domain_task} 2>&1 | tee {log}"
 
 
 rule sample_real:

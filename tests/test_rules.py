@@ -73,3 +73,24 @@ def test_lint_leaves_only_the_explained_software_lint(work):
     titles = re.findall(r"^\s+\* (.*):$", result.stdout + result.stderr, flags=re.M)
     # the one lint left on purpose, explained in rules/common.smk: no conda/container per rule
     assert set(titles) == {"Specify a conda environment or container for each rule."}, titles
+
+
+def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
+    import gans.data
+
+    task = next(iter(getattr(gans.data, "DOMAIN_TASKS", None) or ["edges2shoes"]))
+    suite = SMOKE | {"domain_tasks": {"dcgan": task}}
+    suite["evaluation"] = SMOKE["evaluation"] | {"truncation": 0.7}
+    commands = [line for line in dry_run(work, suite).splitlines() if "-m gans " in line]
+    sample = {re.search(r"--run-dir \S+/(\w[\w-]*)/seed0", c).group(1): c
+              for c in commands if "-m gans sample " in c}
+    train = {re.search(r"--model (\S+)", c).group(1): c for c in commands if "-m gans train " in c}
+    assert set(sample) == set(train) == set(SMOKE["models"])
+    for model, command in sample.items():
+        assert "--source-data results/data/fashion-mnist/test.pt" in command
+        assert "--truncation 0.7" in command
+        assert (f"--domain-task {task}" in command) == (model == "dcgan")
+        assert (f"--domain-task {task}" in train[model]) == (model == "dcgan")
+    plain = dry_run(work, SMOKE)
+    assert "--truncation" not in plain and "--domain-task" not in plain
+    assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split
