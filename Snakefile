@@ -4,8 +4,8 @@
 #   snakemake --cores 8 --resources gpu=2           # GPU box: two training jobs, one GPU each
 #   snakemake --cores all --config suite=smoke      # another suite from benchmarks/
 import json
+import os
 import sys
-from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
@@ -24,4 +24,4 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        report_outputs(),
+        LAYOUT.report_index(),

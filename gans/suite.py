@@ -1,23 +1,51 @@
 """Benchmark suites: a grid of models x datasets x seeds with one budget and one protocol.
 
 The schema (config/suite.schema.yaml) checks shapes and ranges; `check_suite` checks what only
-the code knows: that every model and dataset is registered and that each model can train on
-each dataset. Both run when Snakemake starts, so a bad suite stops the workflow before any job.
+the code knows: that every model and dataset is registered, that each model can train on each
+dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation) name.
+Both run when Snakemake starts, so a bad suite stops the workflow before any job.
 """
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
 
 import yaml
 
+import gans.data as data_module
 from gans.data import DATASETS
 from gans.models import MODELS
 
 
 class SuiteError(ValueError):
     """A suite names something that does not exist or cannot run; the message names the field."""
+
+
+# Per-rule Snakemake resources (mem_mb in MB, runtime in minutes, gpu: GPUs a job holds) when the
+# suite's `resources:` block does not set them. Sized for the CPU default suite from peak RSS and
+# wall time measured on a 2-core machine (/usr/bin/time; training from reports/default), with
+# head-room of about 1.5-2x in memory and far more in time for slower or busier machines:
+#   prepare_data 945 MB, 3 s (train split, local files; a download takes longer);
+#   train_classifier 900 MB, 54 s; real_features 910 MB, 6 s;
+#   train 760-820 MB, at most 7 min (wgan-long: 20 min); sample_real 665 MB, 3 s;
+#   evaluate (10k vs 10k, classifier features) 2.7 GB, 26 s;
+#   aggregate 845 MB, 4 s and report 850 MB, 6 s (a small synthetic suite: the torch and
+#   matplotlib imports dominate); sample, not measured alone: sample_real plus one generator.
+# Suites with Inception features or longer budgets raise them in their own resources block.
+DEFAULT_RESOURCES: Mapping[str, Mapping[str, int]] = MappingProxyType({
+    "prepare_data": MappingProxyType({"mem_mb": 1500, "runtime": 15}),
+    "train_classifier": MappingProxyType({"mem_mb": 1500, "runtime": 15}),
+    "real_features": MappingProxyType({"mem_mb": 1500, "runtime": 30}),
+    "train": MappingProxyType({"mem_mb": 1500, "runtime": 60, "gpu": 1}),
+    "sample": MappingProxyType({"mem_mb": 1500, "runtime": 10}),
+    "sample_real": MappingProxyType({"mem_mb": 1000, "runtime": 10}),
+    "evaluate": MappingProxyType({"mem_mb": 4000, "runtime": 30}),
+    "aggregate": MappingProxyType({"mem_mb": 1500, "runtime": 10}),
+    "report": MappingProxyType({"mem_mb": 2000, "runtime": 15}),
+})
 
 
 def load_suite(path: Path | str) -> dict[str, Any]:
@@ -61,6 +89,51 @@ def check_suite(suite: dict[str, Any]) -> None:
             MODELS.get(model).resolve_config(overrides)
         except ValueError as error:
             raise SuiteError(f"model_config.{model}: {error}") from None
+    check_truncation(suite.get("evaluation", {}).get("truncation"))
+    check_domain_tasks(suite)
+    check_resources(suite.get("resources", {}))
+
+
+def check_truncation(truncation: Any) -> None:
+    """evaluation.truncation: null (off) or a positive number."""
+    if truncation is None:
+        return
+    if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or truncation <= 0:
+        raise SuiteError(f"evaluation.truncation: must be a positive number or null (off), "
+                         f"got {truncation!r}")
+
+
+def check_domain_tasks(suite: dict[str, Any]) -> None:
+    """domain_tasks: model of the suite -> two-domain task name."""
+    # The registry of task names is the parallel data work's `gans.data.DOMAIN_TASKS`; until it
+    # lands, names are checked only when it exists (getattr), their shape always.
+    known = getattr(data_module, "DOMAIN_TASKS", None)
+    for model, task in suite.get("domain_tasks", {}).items():
+        if model not in suite.get("models", []):
+            raise SuiteError(f"domain_tasks.{model}: {model!r} is not in this suite's models")
+        if not isinstance(task, str) or not task:
+            raise SuiteError(f"domain_tasks.{model}: must be a task name, got {task!r}")
+        if known is not None and task not in known:
+            raise SuiteError(f"domain_tasks.{model}: unknown task {task!r} "
+                             f"(known: {', '.join(sorted(known))})")
+
+
+def check_resources(resources: dict[str, Any]) -> None:
+    """resources: rule name -> {mem_mb, runtime (minutes), gpu (train only)}, positive integers."""
+    for rule, values in resources.items():
+        if rule not in DEFAULT_RESOURCES:
+            raise SuiteError(f"resources.{rule}: unknown rule {rule!r} "
+                             f"(known: {', '.join(DEFAULT_RESOURCES)})")
+        if not isinstance(values, dict):
+            raise SuiteError(f"resources.{rule}: must be a mapping, got {values!r}")
+        for name, value in values.items():
+            if name not in DEFAULT_RESOURCES[rule]:
+                raise SuiteError(f"resources.{rule}.{name}: unknown resource "
+                                 f"(known for {rule}: {', '.join(DEFAULT_RESOURCES[rule])})")
+            least = 0 if name == "gpu" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SuiteError(f"resources.{rule}.{name}: must be an integer >= {least}, "
+                                 f"got {value!r}")
 
 
 def steps_for(suite: dict[str, Any], model: str) -> int:
@@ -69,3 +142,18 @@ def steps_for(suite: dict[str, Any], model: str) -> int:
 
 def model_config_for(suite: dict[str, Any], model: str) -> dict[str, Any]:
     return dict(suite.get("model_config", {}).get(model, {}))
+
+
+def rule_resources(suite: dict[str, Any], rule: str) -> dict[str, int]:
+    """A rule's Snakemake resources: the defaults, overridden by the suite's resources block."""
+    return {**DEFAULT_RESOURCES[rule], **suite.get("resources", {}).get(rule, {})}
+
+
+def truncation_for(suite: dict[str, Any]) -> Optional[float]:
+    """The truncation evaluation samples are drawn with; None: off (untruncated)."""
+    return suite["evaluation"].get("truncation")
+
+
+def domain_task_for(suite: dict[str, Any], model: str) -> Optional[str]:
+    """The two-domain task the suite gives this model, or None."""
+    return suite.get("domain_tasks", {}).get(model)

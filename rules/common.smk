@@ -1,24 +1,30 @@
-# Config and suite loading, validation, and the path scheme every rule shares.
-from gans.data import DATASETS
-from gans.models import MODELS
-from gans.suite import check_suite, load_suite, model_config_for, steps_for
+# Config and suite loading, validation, and the functions the rule files call. Every path comes
+# from the one results layout (gans/layout.py), which the report reads too. Functions live here
+# and rules in the other files (snakemake --lint: no functions beside rules).
+#
+# Lints left on purpose (snakemake --lint):
+# - "Specify a conda environment or container for each rule": every job runs `python -m gans`
+#   in the interpreter Snakemake itself runs in (PY below: the project's .venv, or the conda env
+#   of environment.yml when Snakemake was started from it), so the software is the one the
+#   workflow was started with and is recorded per run (status.json provenance).
+from gans.layout import REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs
+from gans.report import layout as report_layout
+from gans.suite import (check_suite, domain_task_for, load_suite, model_config_for, rule_resources,
+                        steps_for, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
 validate(config, "../config/schema.yaml")
 SUITE_FILE = config.get("suite_file") or f"benchmarks/{config['suite']}.yaml"
 SUITE = load_suite(SUITE_FILE)
-check_suite(SUITE)  # registry names and budgets first: messages that name the field
+check_suite(SUITE)  # registry names, budgets, resources, ...: messages that name the field
 validate(SUITE, "../config/suite.schema.yaml")
 
 SUITE_NAME = SUITE["name"]
-RESULTS_ROOT = config["results_dir"]
-RESULTS = f"{RESULTS_ROOT}/{SUITE_NAME}"
-REPORT_DIR = f"{config['reports_dir']}/{SUITE_NAME}"
-DATA_DIR = f"{RESULTS_ROOT}/data"
-EXTRACTOR_DIR = f"{RESULTS_ROOT}/extractors"
 EVALUATION = SUITE["evaluation"]
 INCEPTION = config.get("inception") or {}
+HAS_INCEPTION = bool(INCEPTION.get("weights"))  # image datasets get inception-v3-compat too
+LAYOUT = ResultsLayout.for_suite(config["results_dir"], config["reports_dir"], SUITE_NAME)
 
 wildcard_constraints:
     dataset="[a-z0-9-]+",
@@ -29,48 +35,83 @@ wildcard_constraints:
     n=r"\d+",
 
 
-def is_image_dataset(dataset):
-    return DATASETS.get(dataset).kind == "image"
+def resources_of(name):
+    """mem_mb, runtime (and gpu for training) of a rule: the suite's, else the defaults."""
+    return rule_resources(SUITE, name)
 
 
-def extractors_for(dataset):
-    """The suite's extractors that apply to this dataset, plus Inception when weights are configured."""
-    if not is_image_dataset(dataset):
-        return ["toy"]
-    names = [e for e in EVALUATION["extractors"] if e != "toy"]
-    if INCEPTION.get("weights") and "inception-v3-compat" not in names:
-        names.append("inception-v3-compat")
-    return names
+def suite_extractors(dataset):
+    return extractors_for(SUITE, dataset, HAS_INCEPTION)
 
 
-def data_file(dataset, split):
-    return f"{DATA_DIR}/{dataset}/{split}.pt"
+def inception_flag():
+    """Tells aggregate and report that the workflow evaluated with Inception too."""
+    return "--inception" if HAS_INCEPTION else ""
 
 
-RUN = RESULTS + "/runs/{dataset}/{model}/seed{seed}"
-SAMPLES = RESULTS + "/samples/{dataset}/{model}/seed{seed}"
-METRICS = RESULTS + "/metrics/{dataset}/{extractor}/{model}/seed{seed}.json"
+def domain_task_option(wc):
+    """--domain-task NAME for train and sample when the suite gives the model a two-domain task."""
+    task = domain_task_for(SUITE, wc.model)
+    return f"--domain-task {task}" if task else ""
 
 
-def runs():
-    """Every (dataset, model, seed) of the suite."""
-    return [(d, m, s) for d in SUITE["datasets"] for m in SUITE["models"] for s in SUITE["seeds"]]
+def truncation_option():
+    """--truncation PSI for sample when the suite asks for it; untruncated otherwise."""
+    psi = truncation_for(SUITE)
+    return "" if psi is None else f"--truncation {psi}"
 
 
+# ----------------------------------------------------------------------------- file lists
 def metric_files():
-    files = []
-    for dataset in SUITE["datasets"]:
-        for extractor in extractors_for(dataset):
-            for seed in SUITE["seeds"]:
-                models = SUITE["models"] + ["real"]
-                files += [METRICS.format(dataset=dataset, extractor=extractor, model=m, seed=seed)
-                          for m in models]
-    return files
+    return [LAYOUT.metrics_file(dataset, extractor, model, seed)
+            for dataset in SUITE["datasets"] for extractor in suite_extractors(dataset)
+            for model in evaluated_models(SUITE) for seed in SUITE["seeds"]]
 
 
 def status_files():
-    return [RUN.format(dataset=d, model=m, seed=s) + "/status.json" for d, m, s in runs()]
+    return [LAYOUT.status_file(d, m, s) for d, m, s in runs(SUITE)]
 
 
-def sample_grids():
-    return [SAMPLES.format(dataset=d, model=m, seed=s) + ".png" for d, m, s in runs()]
+def loss_files():
+    return [LAYOUT.losses_file(d, m, s) for d, m, s in runs(SUITE)]
+
+
+def samples_files():
+    return [LAYOUT.samples_file(d, m, s) for d, m, s in runs(SUITE)]
+
+
+def toy_data_files():
+    """The toy report draws the true modes from the prepared train split."""
+    return [LAYOUT.data_file(d, "train") for d in SUITE["datasets"] if dataset_kind(d) == "points"]
+
+
+def report_targets():
+    """Every figure and table of reports/<suite>/ that Snakemake's HTML report shows."""
+    return [report(f"{LAYOUT.report_dir}/{item.path}", category=item.category,
+                   caption=item.caption, labels=dict(item.labels))
+            for item in report_layout.report_items(SUITE, HAS_INCEPTION)]
+
+
+# ----------------------------------------------------------------------------- evaluation
+def extractor_args(wc):
+    """Where the extractor's weights are, as evaluate / real-features options."""
+    if wc.extractor == "classifier":
+        return f"--classifier {LAYOUT.classifier_weights(wc.dataset)}"
+    if wc.extractor == "inception-v3-compat":
+        args = f"--inception-weights {INCEPTION['weights']}" if INCEPTION.get("weights") else ""
+        return args + (f" --inception-sha256 {INCEPTION['sha256']}" if INCEPTION.get("sha256") else "")
+    return ""
+
+
+def extractor_inputs(wc):
+    if wc.extractor == "classifier":
+        return [LAYOUT.classifier_weights(wc.dataset)]
+    return []
+
+
+def real_reference(wc):
+    """Toy metrics compare with the mixture itself; image metrics with cached real features."""
+    if wc.extractor == "toy":
+        return LAYOUT.data_file(wc.dataset, "train")
+    return LAYOUT.real_features(wc.dataset, wc.extractor, EVALUATION["real_split"],
+                                EVALUATION["n_real"])

@@ -1,75 +1,63 @@
 # Evaluation: the domain classifier (trained here, fixed seed), real-data features computed once
 # per (dataset, split, extractor, n), and one metrics file per (model, seed, extractor).
-
-
-def extractor_args(extractor, dataset):
-    if extractor == "classifier":
-        return f"--classifier {EXTRACTOR_DIR}/classifier-{dataset}.pt"
-    if extractor == "inception-v3-compat":
-        args = f"--inception-weights {INCEPTION['weights']}" if INCEPTION.get("weights") else ""
-        return args + (f" --inception-sha256 {INCEPTION['sha256']}" if INCEPTION.get("sha256") else "")
-    return ""
-
-
-def extractor_inputs(wc):
-    if wc.extractor == "classifier":
-        return [f"{EXTRACTOR_DIR}/classifier-{wc.dataset}.pt"]
-    return []
+# (snakemake --lint: the conda/container note on each rule here is left on purpose, see common.smk)
 
 
 rule train_classifier:
     input:
-        train=lambda wc: data_file(wc.dataset, "train"),
-        test=lambda wc: data_file(wc.dataset, "test"),
+        train=LAYOUT.data_file(split="train"),
+        test=LAYOUT.data_file(split="test"),
     output:
-        weights=f"{EXTRACTOR_DIR}/classifier-{{dataset}}.pt",
-        info=f"{EXTRACTOR_DIR}/classifier-{{dataset}}.json",
+        weights=LAYOUT.classifier_weights(),
+        info=LAYOUT.classifier_info(),
     log:
-        f"{RESULTS_ROOT}/logs/classifier-{{dataset}}.log",
+        LAYOUT.classifier_log(),
     benchmark:
-        f"{RESULTS_ROOT}/benchmarks/classifier-{{dataset}}.tsv"
+        LAYOUT.classifier_benchmark()
     threads: 1  # the recipe: 1 thread (the weights, and so every metric, depend on the thread count)
+    resources:
+        **resources_of("train_classifier"),
+    params:
+        py=PY,
     shell:
-        "{PY} -m gans train-classifier --train {input.train} --test {input.test} --seed 0 "
+        "{params.py} -m gans train-classifier --train {input.train} --test {input.test} --seed 0 "
         "--out {output.weights} --info {output.info} --threads {threads} 2>&1 | tee {log}"
 
 
 rule real_features:
     input:
-        data=lambda wc: data_file(wc.dataset, wc.split),
+        data=LAYOUT.data_file(),
         extractor=extractor_inputs,
     output:
-        f"{RESULTS_ROOT}/real-features/{{dataset}}/{{extractor}}/{{split}}-n{{n}}.pt",
+        LAYOUT.real_features(),
     log:
-        f"{RESULTS_ROOT}/logs/real-features/{{dataset}}-{{extractor}}-{{split}}-n{{n}}.log",
+        LAYOUT.real_features_log(),
+    resources:
+        **resources_of("real_features"),
     params:
-        extractor=lambda wc: extractor_args(wc.extractor, wc.dataset),
+        py=PY,
+        extractor=extractor_args,
     shell:
-        "{PY} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
+        "{params.py} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
         "{params.extractor} --n {wildcards.n} --out {output} 2>&1 | tee {log}"
-
-
-def real_reference(wc):
-    """Toy metrics compare with the mixture itself; image metrics with cached real features."""
-    if wc.extractor == "toy":
-        return data_file(wc.dataset, "train")
-    return (f"{RESULTS_ROOT}/real-features/{wc.dataset}/{wc.extractor}/"
-            f"{EVALUATION['real_split']}-n{EVALUATION['n_real']}.pt")
 
 
 rule evaluate:
     input:
-        samples=SAMPLES + ".pt",
+        samples=LAYOUT.samples_file(),
         real=real_reference,
         extractor=extractor_inputs,
     output:
-        METRICS,
+        LAYOUT.metrics_file(),
     log:
-        RESULTS + "/logs/evaluate/{dataset}/{extractor}/{model}/seed{seed}.log",
+        LAYOUT.evaluate_log(),
     benchmark:
-        RESULTS + "/benchmarks/evaluate/{dataset}/{extractor}/{model}/seed{seed}.tsv"
+        LAYOUT.evaluate_benchmark()
+    resources:
+        **resources_of("evaluate"),
     params:
-        extractor=lambda wc: extractor_args(wc.extractor, wc.dataset),
+        py=PY,
+        extractor=extractor_args,
     shell:
-        "{PY} -m gans evaluate --samples {input.samples} --real {input.real} "
+        "{params.py} -m gans evaluate --samples {input.samples} --real {input.real} "
         "--extractor {wildcards.extractor} {params.extractor} --out {output} 2>&1 | tee {log}"

@@ -1,16 +1,7 @@
-# The tidy results store (single source of every table and figure) and the suite's report.
-from gans.report import layout as report_layout
-
-
-def report_extractors():
-    return {d: extractors_for(d) for d in SUITE["datasets"]}
-
-
-def report_targets():
-    """Every figure and table of reports/<suite>/ that Snakemake's HTML report shows."""
-    return [report(f"{REPORT_DIR}/{item.path}", category=item.category,
-                   caption=item.caption, labels=dict(item.labels))
-            for item in report_layout.report_items(SUITE, report_extractors())]
+# The tidy results store (single source of every table and figure) and the suite's report. Both
+# commands find the files through gans/layout.py, as these rules declare them; --inception tells
+# them the workflow evaluated with Inception too (gans.layout.extractors_for, as here).
+# (snakemake --lint: the conda/container note on each rule here is left on purpose, see common.smk)
 
 
 rule aggregate:
@@ -18,29 +9,41 @@ rule aggregate:
         metrics=metric_files(),
         status=status_files(),
     output:
-        store=RESULTS + "/store.csv",
+        store=LAYOUT.store_file(),
     log:
-        RESULTS + "/logs/aggregate.log",
+        LAYOUT.aggregate_log(),
+    resources:
+        **resources_of("aggregate"),
+    params:
+        py=PY,
+        suite_file=SUITE_FILE,
+        results=lambda wc: LAYOUT.suite_dir,  # read through the layout, not an output prefix
+        inception=inception_flag(),
     shell:
-        "{PY} -m gans aggregate --suite-file {SUITE_FILE} --results {RESULTS} "
-        "--out {output.store} 2>&1 | tee {log}"
+        "{params.py} -m gans aggregate --suite-file {params.suite_file} --results {params.results} "
+        "{params.inception} --out {output.store} 2>&1 | tee {log}"
 
 
 rule report:
     input:
-        store=RESULTS + "/store.csv",
-        samples=[SAMPLES.format(dataset=d, model=m, seed=s) + ".pt" for d, m, s in runs()],
-        losses=[RUN.format(dataset=d, model=m, seed=s) + "/losses.csv" for d, m, s in runs()],
-        toy_data=[data_file(d, "train") for d in SUITE["datasets"] if not is_image_dataset(d)],
+        store=LAYOUT.store_file(),
+        status=status_files(),
+        samples=samples_files(),
+        losses=loss_files(),
+        toy_data=toy_data_files(),
     output:
-        index=REPORT_DIR + "/README.md",
+        index=LAYOUT.report_index(),
         figures=report_targets(),
     log:
-        RESULTS + "/logs/report.log",
+        LAYOUT.report_log(),
+    resources:
+        **resources_of("report"),
+    params:
+        py=PY,
+        suite_file=SUITE_FILE,
+        results=lambda wc: LAYOUT.suite_dir,  # read through the layout, not an output prefix
+        out_dir=lambda wc, output: os.path.dirname(output.index),
+        inception=inception_flag(),
     shell:
-        "{PY} -m gans report --suite-file {SUITE_FILE} --results {RESULTS} "
-        "--out {REPORT_DIR} 2>&1 | tee {log}"
-
-
-def report_outputs():
-    return [REPORT_DIR + "/README.md"]
+        "{params.py} -m gans report --suite-file {params.suite_file} --results {params.results} "
+        "--out {params.out_dir} {params.inception} --store {input.store} 2>&1 | tee {log}"

@@ -1,71 +1,93 @@
 # Training (one job per model x dataset x seed) and evaluation samples.
 # Checkpoints live outside the declared outputs, which Snakemake deletes before a job starts,
 # so a rerun of a killed job resumes from its newest valid checkpoint.
+# (snakemake --lint: the conda/container note on each rule here is left on purpose, see common.smk)
 
 
 rule train:
     input:
-        data=lambda wc: data_file(wc.dataset, "train"),
+        data=LAYOUT.data_file(split="train"),
     output:
-        final=RUN + "/final.pt",
-        losses=RUN + "/losses.csv",
-        status=RUN + "/status.json",
+        final=LAYOUT.final_weights(),
+        losses=LAYOUT.losses_file(),
+        status=LAYOUT.status_file(),
     log:
-        RESULTS + "/logs/train/{dataset}/{model}/seed{seed}.log",
+        LAYOUT.train_log(),
     benchmark:
-        RESULTS + "/benchmarks/train/{dataset}/{model}/seed{seed}.tsv"
+        LAYOUT.train_benchmark()
     threads: config["threads_per_job"]
     resources:
-        gpu=1,
+        **resources_of("train"),
     # Longest budgets first, before any sampling or evaluation: on a few cores the run then ends
     # on short jobs instead of one long training job (measured: 33 -> under 30 min, README).
     priority: lambda wc: steps_for(SUITE, wc.model)
     params:
+        py=PY,
+        out_dir=lambda wc, output: os.path.dirname(output.status),
+        checkpoints=LAYOUT.checkpoint_dir(),
         steps=lambda wc: steps_for(SUITE, wc.model),
         batch_size=SUITE["budget"]["batch_size"],
         checkpoint_every=SUITE["budget"].get("checkpoint_every", 200),
         model_config=lambda wc: json.dumps(model_config_for(SUITE, wc.model)),
-        checkpoints=RESULTS + "/checkpoints/{dataset}/{model}/seed{seed}",
+        suite=SUITE_NAME,
+        device=config["device"],
+        gpu_lock_dir=config["gpu_lock_dir"],
+        domain_task=domain_task_option,
     shell:
-        "{PY} -m gans train --model {wildcards.model} --data {input.data} "
-        "--out-dir $(dirname {output.status}) --checkpoint-dir {params.checkpoints} "
+        "{params.py} -m gans train --model {wildcards.model} --data {input.data} "
+        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoints} "
         "--seed {wildcards.seed} --steps {params.steps} --batch-size {params.batch_size} "
         "--checkpoint-every {params.checkpoint_every} --model-config '{params.model_config}' "
-        "--suite {SUITE_NAME} --threads {threads} --device {config[device]} "
-        "--gpu-lock-dir {config[gpu_lock_dir]} 2>&1 | tee {log}"
+        "--suite {params.suite} --threads {threads} --device {params.device} "
+        "--gpu-lock-dir {params.gpu_lock_dir} {params.domain_task} 2>&1 | tee {log}"
 
 
 rule sample:
     input:
-        status=RUN + "/status.json",
-        final=RUN + "/final.pt",
+        status=LAYOUT.status_file(),
+        final=LAYOUT.final_weights(),
+        source=LAYOUT.data_file(split="test"),  # the dataset's real test split
     output:
-        samples=SAMPLES + ".pt",
-        grid=report(SAMPLES + ".png", category="Samples", subcategory="{dataset}",
+        samples=LAYOUT.samples_file(),
+        grid=report(LAYOUT.samples_grid(), category="Samples", subcategory="{dataset}",
                     caption="captions/sample_grid.rst",
                     labels={"model": "{model}", "dataset": "{dataset}", "seed": "{seed}"}),
     log:
-        RESULTS + "/logs/sample/{dataset}/{model}/seed{seed}.log",
+        LAYOUT.sample_log(),
+    resources:
+        **resources_of("sample"),
     params:
+        py=PY,
+        run_dir=lambda wc, input: os.path.dirname(input.status),
         n=EVALUATION["n_generated"],
+        suite=SUITE_NAME,
+        truncation=truncation_option(),
+        domain_task=domain_task_option,
     shell:
-        "{PY} -m gans sample --run-dir $(dirname {input.status}) --n {params.n} "
-        "--suite {SUITE_NAME} --seed {wildcards.seed} --out {output.samples} "
-        "--grid {output.grid} 2>&1 | tee {log}"
+        "{params.py} -m gans sample --run-dir {params.run_dir} --n {params.n} "
+        "--suite {params.suite} --seed {wildcards.seed} --out {output.samples} "
+        "--grid {output.grid} --source-data {input.source} {params.truncation} "
+        "{params.domain_task} 2>&1 | tee {log}"
 
 
 rule sample_real:
     """The real-vs-real floor: a seeded train subset, evaluated like any model."""
     input:
-        data=lambda wc: data_file(wc.dataset, "train"),
+        data=LAYOUT.data_file(split="train"),
     output:
-        samples=RESULTS + "/samples/{dataset}/real/seed{seed}.pt",
-        grid=RESULTS + "/samples/{dataset}/real/seed{seed}.png",
+        samples=LAYOUT.samples_file(model=REAL),
+        grid=LAYOUT.samples_grid(model=REAL),
+    log:
+        LAYOUT.sample_log(model=REAL),
+    resources:
+        **resources_of("sample_real"),
     params:
+        py=PY,
         n=EVALUATION["n_generated"],
+        suite=SUITE_NAME,
     shell:
-        "{PY} -m gans sample-real --data {input.data} --n {params.n} --suite {SUITE_NAME} "
-        "--seed {wildcards.seed} --out {output.samples} --grid {output.grid}"
+        "{params.py} -m gans sample-real --data {input.data} --n {params.n} --suite {params.suite} "
+        "--seed {wildcards.seed} --out {output.samples} --grid {output.grid} 2>&1 | tee {log}"
 
 
 ruleorder: sample_real > sample

@@ -22,7 +22,8 @@ from gans.cli import main
 from gans.data import prepare_split
 from gans.metrics import evaluate as evaluate_module
 from gans.metrics import extractors as extractors_module
-from gans.metrics.evaluate import _predicted_labels, real_subset_indices, write_json_atomic
+from gans.io import write_atomic
+from gans.metrics.evaluate import _predicted_labels, real_subset_indices
 from gans.metrics.extractors import (EXTRACTORS, ExtractorOptions, ImageTensorDataset, extract_features,
                                      fidelity_options, resolve)
 from gans.metrics.frechet import feature_statistics
@@ -34,8 +35,8 @@ from gans.metrics.weights import file_sha256
 N_SPLIT, N_REAL, N_FAKE = 300, 250, 200
 TOP_KEYS = {"suite", "dataset", "model", "seed", "extractor", "status", "metrics", "protocol", "timing"}
 PROTOCOL_KEYS = {"n_generated", "n_real", "real_split", "extractor", "extractor_sha256", "feature_dim",
-                 "quantization", "checkpoint_rule", "seed", "step", "is_splits", "prc_k", "dc_k",
-                 "kid_subsets", "kid_subset_size"}
+                 "quantization", "truncation", "checkpoint_rule", "seed", "step", "is_splits", "prc_k",
+                 "dc_k", "kid_subsets", "kid_subset_size"}
 
 
 def samples_record(data: torch.Tensor, labels=None, status: str = "completed", kind: str = "image",
@@ -104,6 +105,17 @@ def test_evaluate_unconditional_images(work):
     assert (record["protocol"]["n_generated"], record["protocol"]["n_real"]) == (N_FAKE, N_REAL)
     assert record["protocol"]["kid_subset_size"] == N_FAKE and record["protocol"]["is_splits"] == 10
     assert record["protocol"]["extractor_sha256"] == file_sha256(work["cls"])
+
+
+def test_evaluate_records_the_samples_truncation(work, ring):
+    """The protocol says how the samples were drawn: their truncation, None (off) when the
+    samples file has none (older files, the real floor)."""
+    images = pattern_images(40, seed=11)[0]
+    assert evaluate(work, samples_record(images) | {"truncation": 0.7}, "psi")["protocol"]["truncation"] == 0.7
+    assert evaluate(work, samples_record(images), "no-psi")["protocol"]["truncation"] is None
+    points = samples_record(ring["record"]["modes"].repeat(5, 1), kind="points", dataset="ring-8")
+    record = evaluate(work, points | {"truncation": 0.5}, "toy-psi", "toy", ring["path"])
+    assert record["protocol"]["truncation"] == 0.5
 
 
 def test_evaluate_conditional_images(work):
@@ -239,12 +251,23 @@ def test_torch_fidelity_conditional_generator_input_still_crashes(work):
         get_featuresdict_from_generative_model(model, extractor, 8, 4, False, 0, False)
 
 
-def test_json_is_written_atomically(tmp_path):
-    out = tmp_path / "m.json"
-    write_json_atomic({"fid": 1.0}, out)
-    with pytest.raises(TypeError):
-        write_json_atomic({"fid": object()}, out)  # fails half-way through serialising
-    assert json.loads(out.read_text()) == {"fid": 1.0}
+def test_metrics_json_keeps_its_format_and_is_written_atomically(work, tmp_path):
+    """evaluate writes through gans.io: indented JSON in record order, a trailing newline, and on
+    a failed write the old file stays and no temporary file is left."""
+    record = evaluate(work, samples_record(pattern_images(20, seed=4)[0]), "format")
+    out = work["root"] / "format.json"
+    assert out.read_text() == json.dumps(record, indent=2, sort_keys=False) + "\n"
+    assert not list(work["root"].glob(".format.json*"))
+
+    def fail_half_way(tmp: Path) -> None:
+        tmp.write_text('{"fid": ')
+        raise OSError("disk full")
+
+    copy = tmp_path / "m.json"
+    copy.write_text(out.read_text())
+    with pytest.raises(OSError):
+        write_atomic(copy, fail_half_way)
+    assert json.loads(copy.read_text()) == record
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
 
 

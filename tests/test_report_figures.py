@@ -13,9 +13,11 @@ import torch
 import yaml
 from PIL import Image
 
+from gans.layout import ResultsLayout
 from gans.report import figures, layout
-from gans.report.store import STORE_COLUMNS, build_store
-from test_report_store import IMAGE_SUITE, TOY_SUITE, run_command, write_results, write_toy_results
+from gans.report.store import STORE_COLUMNS
+from test_report_store import (IMAGE_SUITE, TOY_SUITE, run_command, store_of, write_results,
+                               write_toy_results)
 
 MODELS = IMAGE_SUITE["models"]
 
@@ -23,7 +25,7 @@ MODELS = IMAGE_SUITE["models"]
 @pytest.fixture(scope="module")
 def image_results(tmp_path_factory) -> tuple[Path, Path, pd.DataFrame]:
     suite_file, results = write_results(tmp_path_factory.mktemp("figures"))
-    return suite_file, results, build_store(yaml.safe_load(suite_file.read_text()), results)
+    return suite_file, results, store_of(suite_file, results)
 
 
 def assert_figure(paths: list[Path], size: tuple[int, int], max_png_kb: float = 200) -> None:
@@ -50,13 +52,15 @@ def test_figures_without_data_still_render_with_a_note(tmp_path):
     paths = figures.plot_progression(empty, "fashion-mnist", "classifier", tmp_path / "p")
     assert_figure(paths, (800, 450))
     assert "no FID values" in paths[1].read_text()  # SVG keeps text as text
-    assert_figure(figures.plot_sample_grids(tmp_path, "fashion-mnist", ["gan"], 0, tmp_path / "s"),
+    assert_figure(figures.plot_sample_grids(ResultsLayout.from_suite_dir(tmp_path), "fashion-mnist",
+                                            ["gan"], 0, tmp_path / "s"),
                   (560, 310))
 
 
 def test_training_curves_have_a_panel_per_model_and_one_for_wasserstein(image_results, tmp_path):
     _, results, _ = image_results
-    paths = figures.plot_training_curves(results, "fashion-mnist", MODELS, [0, 1, 2], tmp_path / "c")
+    paths = figures.plot_training_curves(ResultsLayout.from_suite_dir(results), "fashion-mnist", MODELS,
+                                         [0, 1, 2], tmp_path / "c")
     assert_figure(paths, (1200, 600))  # 4 models + Wasserstein = 5 panels in rows of 3
     svg = paths[1].read_text()
     assert "Wasserstein estimate" in svg and "wgan (2017)" in svg and "no losses.csv" in svg
@@ -65,6 +69,7 @@ def test_training_curves_have_a_panel_per_model_and_one_for_wasserstein(image_re
 
 def test_sample_and_class_grids_render(image_results, tmp_path):
     _, results, _ = image_results
+    results = ResultsLayout.from_suite_dir(results)
     grids = figures.plot_sample_grids(results, "fashion-mnist", MODELS, 0, tmp_path / "s")
     assert_figure(grids, (1120, 620), max_png_kb=400)  # 4 models + real floor, rows of 4
     with Image.open(grids[0]) as image:  # the grids hold the samples' pixels, not a blank page
@@ -75,8 +80,8 @@ def test_sample_and_class_grids_render(image_results, tmp_path):
 
 def test_toy_scatter_draws_samples_over_the_modes(tmp_path):
     _, results = write_toy_results(tmp_path)
-    paths = figures.plot_toy_scatter(results, results.parent / "data", "ring-8", TOY_SUITE["models"],
-                                     0, tmp_path / "toy")
+    paths = figures.plot_toy_scatter(ResultsLayout.from_suite_dir(results), "ring-8",
+                                     TOY_SUITE["models"], 0, tmp_path / "toy")
     assert_figure(paths, (900, 320))  # gan (missing), dcgan, real
     assert "with 3-sigma circles" in paths[1].read_text()
 
@@ -159,3 +164,16 @@ def test_conditional_samples_are_gridded_one_class_per_column():
     assert figures.grid_columns({"conditional": True, "labels": labels}) == 10
     assert figures.grid_columns({"conditional": False, "labels": labels}) == 8  # real floor
     assert figures.grid_columns({"conditional": False, "labels": None}) == 8
+
+
+@pytest.mark.parametrize("n, columns, channels", [(64, 8, 1), (30, 10, 1), (5, 8, 3), (12, 4, 3)])
+def test_image_grid_draws_what_torchvision_make_grid_drew(n, columns, channels):
+    """The report's grids moved from torchvision's make_grid to gans.grid.tile_images: the same
+    pixels (white 2-pixel lines; a grey grid as H' x W')."""
+    from torchvision.utils import make_grid
+
+    images = torch.randint(0, 256, (n, channels, 6, 5), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(n))
+    theirs = make_grid(images, nrow=columns, padding=2, pad_value=255).permute(1, 2, 0).numpy()
+    ours = figures.image_grid(images, columns)
+    assert np.array_equal(ours, theirs[..., 0] if channels == 1 else theirs)

@@ -19,6 +19,7 @@ import torch
 import yaml
 from scipy import stats
 
+from gans.layout import ResultsLayout
 from gans.report import commands
 from gans.report.roadmap import ROADMAP, roadmap_order
 from gans.report.stats import mean_ci
@@ -173,6 +174,12 @@ def write_toy_results(root: Path) -> tuple[Path, Path]:
     return suite_file, results
 
 
+def store_of(suite_file: Path, results: Path, inception: bool = False) -> pd.DataFrame:
+    """The store of a suite file and its results folder (as `aggregate` builds it)."""
+    return build_store(yaml.safe_load(suite_file.read_text()), ResultsLayout.from_suite_dir(results),
+                       inception)
+
+
 def run_command(argv: list[str]) -> int:
     """Run a report command through its own argparse registration (as `python -m gans` does)."""
     parser = argparse.ArgumentParser()
@@ -214,7 +221,7 @@ def test_roadmap_order_sorts_by_year_then_roadmap_and_puts_the_floor_last():
 # --------------------------------------------------------------------------- the store
 def test_build_store_has_every_run_with_its_status(tmp_path):
     suite_file, results = write_results(tmp_path)
-    store = build_store(yaml.safe_load(suite_file.read_text()), results)
+    store = store_of(suite_file, results)
     assert list(store.columns) == STORE_COLUMNS
 
     fid = value(store, metric="fid", extractor="classifier")
@@ -235,7 +242,7 @@ def test_build_store_has_every_run_with_its_status(tmp_path):
 
 def test_store_rows_carry_protocol_and_cost(tmp_path):
     suite_file, results = write_results(tmp_path)
-    store = build_store(yaml.safe_load(suite_file.read_text()), results)
+    store = store_of(suite_file, results)
     row = value(store, model="dcgan", seed=1, metric="fid").iloc[0]
     assert (row["suite"], row["dataset"], row["year"], row["extractor"]) == \
         ("synth", "fashion-mnist", 2015, "classifier")
@@ -261,7 +268,7 @@ def test_aggregate_command_writes_csv_and_parquet_that_read_back_equal(tmp_path)
     assert run_command(["aggregate", "--suite-file", str(suite_file), "--results", str(results),
                  "--out", str(out)]) == 0
     from_csv, from_parquet = load_store(out), load_store(out.with_suffix(".parquet"))
-    expected = build_store(yaml.safe_load(suite_file.read_text()), results)
+    expected = store_of(suite_file, results)
     pd.testing.assert_frame_equal(from_csv, expected)
     pd.testing.assert_frame_equal(from_parquet, expected)
     assert not list(results.glob("*.part*"))  # atomic writes leave no temporaries
@@ -272,7 +279,7 @@ def test_aggregate_command_writes_csv_and_parquet_that_read_back_equal(tmp_path)
 
 def test_toy_store_uses_the_toy_extractor_and_metrics(tmp_path):
     suite_file, results = write_toy_results(tmp_path)
-    store = build_store(yaml.safe_load(suite_file.read_text()), results)
+    store = store_of(suite_file, results)
     assert set(store["extractor"]) == {"toy", "-"}
     gan = value(store, model="gan", extractor="toy")
     assert set(gan["metric"]) == {"modes_covered", "high_quality_share", "reverse_kl"}
@@ -285,3 +292,35 @@ def test_write_store_replaces_an_existing_store(tmp_path):
     out.write_text("old")
     write_store(frame, out)
     assert out.read_text().startswith("suite,dataset,model")
+
+
+def test_the_store_reads_the_declared_extractors_only(tmp_path):
+    """No directory scanning: an extractor's metrics enter the store when the workflow says it
+    evaluated with it (--inception), as gans.layout.extractors_for decides for the rules."""
+    suite_file, results = write_results(tmp_path)
+    write_metrics(results, IMAGE_SUITE, "fashion-mnist", "inception-v3-compat", "dcgan", 0,
+                  image_metrics(40.0))
+    assert "inception-v3-compat" not in set(store_of(suite_file, results)["extractor"])
+    inception = value(store_of(suite_file, results, inception=True),
+                      extractor="inception-v3-compat", metric="fid")
+    assert value(inception, model="dcgan", seed=0)["value"].tolist() == [40.0]
+    assert set(value(inception, model="dcgan", seed=1)["status"]) == {"missing"}
+
+
+def set_truncation(results: Path, model: str, seed: int, truncation: Optional[float]) -> None:
+    path = results / "metrics" / "fashion-mnist" / "classifier" / model / f"seed{seed}.json"
+    record = json.loads(path.read_text())
+    record["protocol"]["truncation"] = truncation
+    path.write_text(json.dumps(record))
+
+
+def test_truncation_comes_from_the_metrics_protocol_and_older_files_read_as_off(tmp_path):
+    suite_file, results = write_results(tmp_path)
+    set_truncation(results, "dcgan", 0, 0.7)
+    set_truncation(results, "dcgan", 1, None)  # seed 2 keeps a file without the key
+    store = store_of(suite_file, results)
+    truncation = value(store, model="dcgan", metric="fid").set_index("seed")["truncation"]
+    assert truncation[0] == 0.7 and truncation[[1, 2]].isna().all()
+    out = tmp_path / "store.csv"
+    write_store(store, out)
+    pd.testing.assert_frame_equal(load_store(out), store)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import yaml
 
 from gans.models import MODELS
 from gans.report import tables
 from gans.report.stats import MeanCI, mean_ci
-from gans.report.store import build_store
-from test_report_store import write_results
+from test_report_store import store_of, write_results
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> pd.DataFrame:
     suite_file, results = write_results(tmp_path_factory.mktemp("tables"))
-    return build_store(yaml.safe_load(suite_file.read_text()), results)
+    return store_of(suite_file, results)
 
 
 def rows_by_model(table: tables.Table) -> dict[str, dict[str, str]]:
@@ -136,3 +134,15 @@ def test_report_protocol_states_the_evaluation_the_metrics_files_record(store):
     text = "\n".join(protocol_lines(suite, store))
     assert "Evaluation: 80 generated vs 80 real samples of the test split" in text
     assert "Quantization: uint8 rounding" in text
+
+
+def test_report_protocol_states_the_truncation(store):
+    from gans.report.index import protocol_lines
+
+    suite = {"models": ["gan", "dcgan"], "datasets": ["fashion-mnist"], "seeds": [0, 1, 2],
+             "budget": {"steps": 10, "batch_size": 8}}
+    assert "Truncation: off." in protocol_lines(suite, store)  # files without it: off
+    truncated = store.assign(truncation=store["truncation"].where(store["model"] == "real", 0.7))
+    assert "Truncation: 0.7." in protocol_lines(suite, truncated)  # the floor is never truncated
+    mixed = truncated.assign(truncation=truncated["truncation"].where(truncated["model"] != "dcgan"))
+    assert "Truncation: MIXED: 0.7 (gan, cgan, wgan); off (dcgan)." in protocol_lines(suite, mixed)

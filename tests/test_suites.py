@@ -1,13 +1,18 @@
-"""Every suite shipped in benchmarks/ passes the checks Snakemake runs before any job."""
+"""Every suite shipped in benchmarks/ passes the checks Snakemake runs before any job, and the
+optional suite blocks (resources, evaluation.truncation, domain_tasks) are checked naming the field."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from gans.suite import check_suite, load_suite
+import gans.data
+from gans.suite import (DEFAULT_RESOURCES, SuiteError, check_suite, domain_task_for, load_suite,
+                        rule_resources, truncation_for)
 
 REPO = Path(__file__).resolve().parent.parent
 SUITES = sorted((REPO / "benchmarks").glob("*.yaml"))
@@ -23,3 +28,71 @@ def test_a_shipped_suite_is_valid_and_named_after_its_file(suite_file: Path):
     validate(suite, str(REPO / "config" / "suite.schema.yaml"))
     check_suite(suite)
     assert suite["name"] == suite_file.stem  # `--config suite=<name>` finds it by file name
+
+
+SCHEMA = str(REPO / "config" / "suite.schema.yaml")
+
+
+def smoke() -> dict:
+    return load_suite(REPO / "benchmarks" / "smoke.yaml")
+
+
+def test_rule_resources_are_the_defaults_overridden_by_the_suite():
+    suite = smoke() | {"resources": {"train": {"mem_mb": 900, "gpu": 0}, "evaluate": {"runtime": 5}}}
+    check_suite(suite)
+    validate(suite, SCHEMA)
+    assert rule_resources(suite, "train") == {"mem_mb": 900, "runtime": DEFAULT_RESOURCES["train"]["runtime"],
+                                              "gpu": 0}
+    assert rule_resources(suite, "evaluate") == {"mem_mb": DEFAULT_RESOURCES["evaluate"]["mem_mb"], "runtime": 5}
+    assert rule_resources(smoke(), "sample") == dict(DEFAULT_RESOURCES["sample"])
+    assert DEFAULT_RESOURCES["train"]["gpu"] == 1  # one GPU per training job: --resources gpu=N
+
+
+@pytest.mark.parametrize("resources, message", [
+    ({"trian": {"mem_mb": 1}}, "resources.trian: unknown rule 'trian'"),  # names: code only
+    ({"sample": {"gpu": 1}}, "resources.sample.gpu: unknown resource"),
+    ({"train": {"mem_mb": 0}}, "resources.train.mem_mb: must be an integer >= 1, got 0"),
+    ({"evaluate": {"runtime": "1h"}}, "resources.evaluate.runtime: must be an integer >= 1"),
+    ({"train": {"gpu": -1}}, "resources.train.gpu: must be an integer >= 0"),
+])
+def test_bad_resources_are_refused_naming_the_field(resources, message):
+    suite = smoke() | {"resources": resources}
+    with pytest.raises(SuiteError, match=re.escape(message)):
+        check_suite(suite)
+    if "unknown rule" not in message:  # the schema checks the values; rule names are the code's
+        with pytest.raises(WorkflowError):
+            validate(suite, SCHEMA)
+
+
+@pytest.mark.parametrize("truncation, ok", [(None, True), (0.7, True), (2, True), (0, False),
+                                            (-0.5, False), ("0.7", False), (True, False)])
+def test_truncation_is_off_or_a_positive_number(truncation, ok):
+    suite = smoke()
+    suite["evaluation"]["truncation"] = truncation
+    if ok:
+        check_suite(suite)
+        validate(suite, SCHEMA)
+        assert truncation_for(suite) == truncation
+        return
+    with pytest.raises(SuiteError, match="evaluation.truncation: must be a positive number or null"):
+        check_suite(suite)
+    with pytest.raises(WorkflowError):
+        validate(suite, SCHEMA)
+
+
+def test_truncation_is_off_unless_the_suite_asks():
+    assert truncation_for(smoke()) is None
+
+
+def test_domain_tasks_name_suite_models_and_known_tasks(monkeypatch):
+    suite = smoke() | {"domain_tasks": {"dcgan": "edges2shoes"}}
+    check_suite(suite)  # no task registry yet (gans.data.DOMAIN_TASKS): the shape only
+    validate(suite, SCHEMA)
+    assert domain_task_for(suite, "dcgan") == "edges2shoes" and domain_task_for(suite, "gan") is None
+    with pytest.raises(SuiteError, match="domain_tasks.cyclegan: 'cyclegan' is not in this suite's models"):
+        check_suite(smoke() | {"domain_tasks": {"cyclegan": "edges2shoes"}})
+    with pytest.raises(SuiteError, match="domain_tasks.dcgan: must be a task name"):
+        check_suite(smoke() | {"domain_tasks": {"dcgan": 3}})
+    monkeypatch.setattr(gans.data, "DOMAIN_TASKS", {"horse2zebra": object()}, raising=False)
+    with pytest.raises(SuiteError, match="domain_tasks.dcgan: unknown task 'edges2shoes' .known: horse2zebra"):
+        check_suite(suite)

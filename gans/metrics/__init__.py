@@ -4,5 +4,6 @@ mode metrics, and the commands that run them (train-classifier, real-features, e
 
 Modules: frechet (one Fréchet distance), classifier (the domain CNN), weights (weights files and
 their sha256), extractors (torch-fidelity registration and extraction), scores (image metrics from
-features), density_coverage, toy, evaluate (records and files), commands (CLI), bench (speed).
+features), density_coverage, toy, evaluate (records and files), commands (CLI), bench (speed),
+registry (every metric key: label, direction, kinds of evaluation, domain).
 """

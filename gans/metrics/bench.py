@@ -93,8 +93,9 @@ def bench_evaluation(n: int, classifier: Optional[str], samples_path: Optional[s
                      data_dir: Path, workdir: Path) -> dict[str, float]:
     import torch
 
+    from gans.io import save_torch_atomic
     from gans.metrics.classifier import train_classifier
-    from gans.metrics.evaluate import compute_real_features, evaluate_images, save_torch_atomic
+    from gans.metrics.evaluate import compute_real_features, evaluate_images
     from gans.metrics.extractors import ExtractorOptions
 
     train, test = _prepared_splits(data_dir)
@@ -102,7 +103,7 @@ def bench_evaluation(n: int, classifier: Optional[str], samples_path: Optional[s
         t0 = time.perf_counter()
         trained = train_classifier(train, test, seed=0, epochs=1)
         classifier = str(workdir / "bench-classifier.pt")
-        save_torch_atomic(trained.record(), Path(classifier))
+        save_torch_atomic(classifier, trained.record())
         _print(f"[bench] trained a quick 1-epoch classifier: test accuracy {trained.test_accuracy:.4f} "
                f"in {time.perf_counter() - t0:.1f} s")
     if samples_path is not None:

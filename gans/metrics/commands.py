@@ -82,8 +82,8 @@ def _extractor_options(args: argparse.Namespace) -> "ExtractorOptions":
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from gans.io import save_torch_atomic, write_json_atomic
     from gans.metrics.classifier import train_classifier
-    from gans.metrics.evaluate import save_torch_atomic, write_json_atomic
     from gans.metrics.weights import file_sha256
 
     torch.set_num_threads(args.threads)
@@ -98,14 +98,14 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         raise SystemExit(f"[train-classifier] FAILED: test accuracy {trained.test_accuracy:.4f} is below "
                          f"--min-accuracy {args.min_accuracy}; the classifier is not good enough to "
                          f"measure samples with. Nothing was written.")
-    save_torch_atomic(trained.record(), args.out)
+    save_torch_atomic(args.out, trained.record())
     sha256 = file_sha256(args.out)
     info = {"dataset": trained.dataset, "test_accuracy": trained.test_accuracy, "sha256": sha256,
             "seed": trained.seed, "epochs": trained.epochs,
             "architecture": asdict(trained.model.arch), "train_seconds": trained.train_seconds,
             "threads": args.threads, "epoch_losses": trained.epoch_losses,
             "train_data_sha256": train["sha256"], "test_data_sha256": test["sha256"]}
-    write_json_atomic(info, args.info)
+    write_json_atomic(args.info, info)
     print(f"[train-classifier] sha256 {sha256[:12]} -> {args.out}, {args.info}", flush=True)
     return 0
 
@@ -116,7 +116,8 @@ def cmd_real_features(args: argparse.Namespace) -> int:
 
 
 def _real_features(args: argparse.Namespace) -> int:
-    from gans.metrics.evaluate import compute_real_features, save_torch_atomic
+    from gans.io import save_torch_atomic
+    from gans.metrics.evaluate import compute_real_features
     from gans.metrics.weights import WeightsError
 
     prepared = load_prepared(args.data)
@@ -126,7 +127,7 @@ def _real_features(args: argparse.Namespace) -> int:
         record = compute_real_features(prepared, args.extractor, _extractor_options(args), args.n, args.device)
     except WeightsError as error:
         raise SystemExit(f"[real-features] {error}") from error
-    save_torch_atomic(record, args.out)
+    save_torch_atomic(args.out, record)
     print(f"[real-features] {record['feature_dim']}-d features, extractor sha256 "
           f"{record['extractor_sha256'][:12]}, {record['extraction_s']:.1f} s -> {args.out}", flush=True)
     return 0
@@ -138,7 +139,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from gans.metrics.evaluate import evaluate_images, evaluate_points, write_json_atomic
+    from gans.io import write_json_atomic
+    from gans.metrics.evaluate import evaluate_images, evaluate_points
 
     started = time.perf_counter()  # after the imports: timing is of the evaluation itself
     samples = torch.load(Path(args.samples), map_location="cpu", weights_only=False)
@@ -160,7 +162,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         except WeightsError as error:
             raise SystemExit(f"[evaluate] {error}") from error
     record["timing"]["total_s"] = time.perf_counter() - started
-    write_json_atomic(record, args.out)
+    write_json_atomic(args.out, record)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items() if v is not None)
     print(f"[evaluate] {record['status']}: {shown or 'no metrics'} -> {args.out}", flush=True)
     return 0

@@ -8,10 +8,7 @@ A diverged run gives a record with status "diverged" and null metrics.
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import torch
@@ -81,6 +78,7 @@ def _protocol(samples: dict[str, Any], n_real: Optional[int], real_split: Option
         "extractor_sha256": extractor_sha256, "feature_dim": feature_dim, "quantization": quantization,
         "checkpoint_rule": samples.get("checkpoint_rule"), "seed": samples["seed"],
         "step": samples.get("step"),
+        "truncation": samples.get("truncation"),  # None (or absent in older samples): off
         "is_splits": None if settings is None else settings.splits(n_generated),
         "prc_k": None if settings is None else settings.prc_k,
         "dc_k": None if settings is None else settings.dc_k,
@@ -175,26 +173,3 @@ def evaluate_images(samples: dict[str, Any], real: dict[str, Any], extractor_nam
                                "conditional": bool(samples.get("conditional"))})
     record["timing"] = {"total_s": time.perf_counter() - started, "feature_extraction_s": extraction_s}
     return record
-
-
-def write_json_atomic(record: dict[str, Any], path: Path | str) -> None:
-    """Write JSON through a temporary file and a rename: a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def save_torch_atomic(obj: Any, path: Path | str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -23,9 +23,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from matplotlib.transforms import blended_transform_factory
 from PIL import Image
-from torchvision.utils import make_grid
 
-from gans.report.files import write_atomic
+from gans.grid import tile_images
+from gans.io import write_atomic
+from gans.layout import ResultsLayout
 from gans.report.layout import headline_for
 from gans.report.roadmap import REAL, model_year, roadmap_order
 from gans.report.stats import MeanCI, mean_ci
@@ -237,11 +238,11 @@ def plot_quality_vs_time(store: pd.DataFrame, dataset: str, extractor: str,
 
 
 # --------------------------------------------------------------------------- training curves
-def read_losses(results: Path, dataset: str, model: str, seeds: Sequence[int]) -> pd.DataFrame:
+def read_losses(results: ResultsLayout, dataset: str, model: str, seeds: Sequence[int]) -> pd.DataFrame:
     """losses.csv of every seed that has one, with a seed column."""
     frames = []
     for seed in seeds:
-        path = results / "runs" / dataset / model / f"seed{seed}" / "losses.csv"
+        path = Path(results.losses_file(dataset, model, seed))
         if path.is_file():
             frame = pd.read_csv(path)
             if not frame.empty:
@@ -263,11 +264,10 @@ WASSERSTEIN = "wasserstein_estimate"
 LOSS_PREFIX = "loss"  # loss_D, loss_G, ...; other logged numbers (critic_iters, ...) are not drawn
 
 
-def plot_training_curves(results: Path | str, dataset: str, models: Sequence[str],
+def plot_training_curves(results: ResultsLayout, dataset: str, models: Sequence[str],
                          seeds: Sequence[int], stem: Path | str) -> list[Path]:
     """One panel of losses (the loss_* columns) per model, mean over seeds with a min..max band,
     and one panel with the Wasserstein estimate of every model that logs one (WGAN, WGAN-GP)."""
-    results = Path(results)
     models = roadmap_order(models)
     losses = {m: read_losses(results, dataset, m, seeds) for m in models}
     with styled_figure(grid_size(len(models) + 1, MAX_COLUMNS["curves"], CURVE_PANEL)) as fig:
@@ -302,17 +302,16 @@ def plot_training_curves(results: Path | str, dataset: str, models: Sequence[str
 
 
 # --------------------------------------------------------------------------- samples
-def samples_path(results: Path, dataset: str, model: str, seed: int) -> Path:
-    return results / "samples" / dataset / model / f"seed{seed}.pt"
-
-
-def load_samples(path: Path) -> Optional[dict[str, Any]]:
+def load_samples(results: ResultsLayout, dataset: str, model: str, seed: int) -> Optional[dict[str, Any]]:
+    """The samples record of one run (or of the real floor), None when there is none."""
+    path = Path(results.samples_file(dataset, model, seed))
     return torch.load(path, map_location="cpu", weights_only=False) if path.is_file() else None
 
 
 def image_grid(images: torch.Tensor, columns: int) -> np.ndarray:
-    """uint8 N x C x H x W -> one H' x W' x C (or H' x W') array, white lines between images."""
-    grid = make_grid(images, nrow=columns, padding=2, pad_value=255)
+    """uint8 N x C x H x W -> one H' x W' x C (or H' x W') array, white lines between images
+    (fewer images than columns: one row of just those)."""
+    grid = tile_images(images, min(columns, len(images)), padding=2, pad_value=255)
     array = grid.permute(1, 2, 0).numpy()
     return array[..., 0] if images.shape[1] == 1 else array
 
@@ -344,17 +343,16 @@ def grid_columns(record: dict[str, Any]) -> int:
     return 8
 
 
-def plot_sample_grids(results: Path | str, dataset: str, models: Sequence[str], seed: int,
+def plot_sample_grids(results: ResultsLayout, dataset: str, models: Sequence[str], seed: int,
                       stem: Path | str) -> list[Path]:
     """The first 64 evaluation samples of every model (and the real floor) side by side, 8 per
     row (conditional models: one class per column). All models draw from the suite's latent
     bank, so a grid position holds the same latent for every model with the same prior."""
-    results = Path(results)
     shown = roadmap_order(models) + [REAL]
     with styled_figure(grid_size(len(shown), MAX_COLUMNS["samples"], SAMPLE_PANEL)) as fig:
         for ax, model in zip(panel_grid(fig, len(shown), MAX_COLUMNS["samples"]), shown):
             ax.set_title(model_label(model))
-            record = load_samples(samples_path(results, dataset, model, seed))
+            record = load_samples(results, dataset, model, seed)
             reason = _unusable(record, "image")
             if reason:
                 note(ax, reason)
@@ -370,10 +368,10 @@ def class_grid_size(num_classes: int, per_class: int) -> tuple[float, float]:
     return (1.0 + CLASS_CELL_IN * per_class, 0.8 + CLASS_CELL_IN * num_classes)
 
 
-def plot_class_grid(results: Path | str, dataset: str, model: str, seed: int, stem: Path | str,
+def plot_class_grid(results: ResultsLayout, dataset: str, model: str, seed: int, stem: Path | str,
                     per_class: int = 8) -> list[Path]:
     """A conditional model's samples, one row per class label it was generated for."""
-    record = load_samples(samples_path(Path(results), dataset, model, seed))
+    record = load_samples(results, dataset, model, seed)
     reason = _unusable(record, "image") or (None if record.get("labels") is not None
                                             else "no labels (not conditional)")
     num_classes = int(record["labels"].max()) + 1 if not reason else 1
@@ -405,16 +403,15 @@ def load_modes(data_file: Path) -> tuple[Optional[torch.Tensor], Optional[float]
     return prepared.get("modes"), prepared.get("sigma")
 
 
-def plot_toy_scatter(results: Path | str, data_dir: Path | str, dataset: str, models: Sequence[str],
-                     seed: int, stem: Path | str) -> list[Path]:
+def plot_toy_scatter(results: ResultsLayout, dataset: str, models: Sequence[str], seed: int,
+                     stem: Path | str) -> list[Path]:
     """Each model's samples over the true modes (crosses) with 3-sigma circles."""
-    results = Path(results)
-    modes, sigma = load_modes(Path(data_dir) / dataset / "train.pt")
+    modes, sigma = load_modes(Path(results.data_file(dataset, "train")))
     shown = roadmap_order(models) + [REAL]
     with styled_figure(grid_size(len(shown), MAX_COLUMNS["toy"], TOY_PANEL)) as fig:
         for ax, model in zip(panel_grid(fig, len(shown), MAX_COLUMNS["toy"]), shown):
             ax.set_title(model_label(model))
-            record = load_samples(samples_path(results, dataset, model, seed))
+            record = load_samples(results, dataset, model, seed)
             reason = _unusable(record, "points")
             if reason:
                 note(ax, reason)

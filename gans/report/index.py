@@ -15,24 +15,19 @@ from typing import Any, Iterable, Optional, Sequence
 
 import pandas as pd
 
+from gans.io import write_text_atomic
+from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
 from gans.report import figures, layout, tables
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
-from gans.report.files import write_text_atomic
 from gans.report.roadmap import REAL, is_conditional, model_year, roadmap_order
-from gans.report.store import COST_EXTRACTOR, dataset_kind
+from gans.report.store import COST_EXTRACTOR
 
 
 # --------------------------------------------------------------------------- provenance
-def read_statuses(suite: dict[str, Any], results: Path) -> list[dict[str, Any]]:
+def read_statuses(suite: dict[str, Any], results: ResultsLayout) -> list[dict[str, Any]]:
     """status.json of every suite run that has one."""
-    records = []
-    for dataset in suite["datasets"]:
-        for model in suite["models"]:
-            for seed in suite["seeds"]:
-                path = results / "runs" / dataset / model / f"seed{seed}" / "status.json"
-                if path.is_file():
-                    records.append(json.loads(path.read_text()))
-    return records
+    paths = [Path(results.status_file(dataset, model, seed)) for dataset, model, seed in runs(suite)]
+    return [json.loads(path.read_text()) for path in paths if path.is_file()]
 
 
 def distinct(values: Iterable[Any]) -> str:
@@ -87,6 +82,7 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         f"{', '.join(sorted(set(scored['extractor'].dropna())))}; the floor is "
         "a real train subset of the same size evaluated like a model.",
         f"Quantization: {tables.describe_values(scored[scored['model'] != REAL], 'quantization')}.",
+        f"Truncation: {truncation_text(scored[scored['model'] != REAL])}.",
         "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
     ]
     runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
@@ -94,6 +90,13 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
                  + f" (of {len(runs)}).")
     return lines
+
+
+def truncation_text(scored: pd.DataFrame) -> str:
+    """The truncation the samples were drawn with: "off" (no truncation recorded), the value, or
+    MIXED with the models of each."""
+    off_when_unset = scored["truncation"].astype("object").fillna("off")
+    return tables.describe_values(scored.assign(truncation=off_when_unset), "truncation")
 
 
 # --------------------------------------------------------------------------- markdown helpers
@@ -115,26 +118,20 @@ def bullet_list(lines: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- the report
-def dataset_extractors(suite: dict[str, Any], store: pd.DataFrame, dataset: str) -> list[str]:
-    """The suite's extractors for the dataset first, then any other the store holds for it."""
-    names = layout.suite_extractors(suite, dataset)
-    in_store = store.loc[store["dataset"] == dataset, "extractor"].dropna().unique()
-    return names + sorted(set(in_store) - set(names) - {COST_EXTRACTOR})
-
-
 def conditional_models(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     """Registered conditional models, and any whose metrics include class accuracy."""
     scored = store.loc[(store["metric"] == "class_accuracy") & store["value"].notna(), "model"]
     return [m for m in roadmap_order(suite["models"]) if is_conditional(m) or m in set(scored)]
 
 
-def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: Path, out: Path,
-                          data_dir: Path, dataset: str, environment: Sequence[str]) -> str:
+def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: ResultsLayout,
+                          inception: bool, dataset: str, environment: Sequence[str]) -> str:
     """Tables and figures of one dataset; returns its README section."""
     models, seeds = list(suite["models"]), [int(s) for s in suite["seeds"]]
     points = dataset_kind(dataset) == "points"
+    out = Path(results.report_dir)
     parts = [f"## {dataset}\n"]
-    for extractor in dataset_extractors(suite, store, dataset):
+    for extractor in extractors_for(suite, dataset, inception):
         stem = layout.results_table(dataset, extractor)
         table = tables.results_table(store, dataset, extractor)
         tables.write_table(table, out / stem, f"{dataset}: results ({extractor} features)")
@@ -163,8 +160,7 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: P
 
     parts.append(f"### Samples (seed {seeds[0]})\n")
     if points:
-        figures.plot_toy_scatter(results, data_dir, dataset, models, seeds[0],
-                                 out / layout.toy_scatter(dataset))
+        figures.plot_toy_scatter(results, dataset, models, seeds[0], out / layout.toy_scatter(dataset))
         parts.append(figure_markdown(layout.toy_scatter(dataset), "samples over the true modes"))
         return "\n".join(parts)
     figures.plot_sample_grids(results, dataset, models, seeds[0], out / layout.sample_grid(dataset))
@@ -194,11 +190,11 @@ def write_anchors(out: Path) -> str:
             f"{NOT_COMPARABLE}\n\n{markdown}\nAlso as [HTML]({stem}.html) and [LaTeX]({stem}.tex).\n")
 
 
-def build_report(suite: dict[str, Any], store: pd.DataFrame, results: Path | str, out: Path | str,
-                 data_dir: Optional[Path | str] = None, store_path: Optional[Path | str] = None) -> Path:
-    """Write every table and figure of the suite and the README.md that shows them."""
-    results, out = Path(results), Path(out)
-    data_dir = Path(data_dir) if data_dir is not None else results.parent / "data"
+def build_report(suite: dict[str, Any], store: pd.DataFrame, results: ResultsLayout,
+                 inception: bool = False, store_path: Optional[Path | str] = None) -> Path:
+    """Write every table and figure of the suite into results.report_dir, and the README.md that
+    shows them. `inception`: the workflow had Inception weights (gans.layout.extractors_for)."""
+    out = Path(results.report_dir)
     statuses = read_statuses(suite, results)
     environment = environment_lines(statuses)
     source = (f"the tidy results store [`{link(Path(store_path), out)}`]({link(Path(store_path), out)})"
@@ -214,7 +210,7 @@ def build_report(suite: dict[str, Any], store: pd.DataFrame, results: Path | str
         bullet_list(protocol_lines(suite, store) + environment),
     ]
     for dataset in suite["datasets"]:
-        sections.append(write_dataset_section(suite, store, results, out, data_dir, dataset,
+        sections.append(write_dataset_section(suite, store, results, inception, dataset,
                                               environment))
     sections.append(write_anchors(out))
     return write_text_atomic(out / layout.INDEX, "\n".join(sections))

@@ -2,8 +2,9 @@
 
 All paths are relative to the report folder (reports/{suite}/). Tables come as .md, .html and
 .tex; figures as .png and .svg. The set of files depends only on the suite (its datasets, their
-kinds, the extractors and which models are conditional), never on what the runs produced: a
-figure with nothing to show is still written, saying so.
+kinds, the extractors and which models are conditional) and on whether the workflow has
+Inception weights, never on what the runs produced: a figure with nothing to show is still
+written, saying so. Where the results themselves live is gans/layout.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
+from gans.layout import TOY_EXTRACTOR, dataset_kind, extractors_for
+from gans.metrics import registry
 from gans.report.roadmap import is_conditional
 
 TABLE_SUFFIXES = (".md", ".html", ".tex")
@@ -20,16 +23,23 @@ INDEX = "README.md"
 
 @dataclass(frozen=True)
 class Headline:
-    """The one metric a progression plot shows for an extractor."""
+    """The one metric a progression plot shows for an extractor (label and direction from the
+    metric registry)."""
 
     metric: str
-    label: str
-    lower_is_better: bool
     slug: str  # used in file names
 
+    @property
+    def label(self) -> str:
+        return registry.get(self.metric).label
 
-FID_HEADLINE = Headline("fid", "FID", True, "fid")
-HEADLINES: Mapping[str, Headline] = {"toy": Headline("modes_covered", "modes covered", False, "modes")}
+    @property
+    def lower_is_better(self) -> bool:
+        return bool(registry.get(self.metric).lower_is_better)
+
+
+FID_HEADLINE = Headline("fid", "fid")
+HEADLINES: Mapping[str, Headline] = {TOY_EXTRACTOR: Headline("modes_covered", "modes")}
 
 
 def headline_for(extractor: str) -> Headline:
@@ -89,32 +99,20 @@ class ReportItem:
     labels: Mapping[str, str]
 
 
-def suite_extractors(suite: Mapping[str, Any], dataset: str) -> list[str]:
-    """The suite's extractors that apply to a dataset (toy data: only "toy")."""
-    from gans.report.store import TOY_EXTRACTOR, dataset_kind
-
-    if dataset_kind(dataset) == "points":
-        return [TOY_EXTRACTOR]
-    return [e for e in suite.get("evaluation", {}).get("extractors", []) if e != TOY_EXTRACTOR]
-
-
-def report_items(suite: Mapping[str, Any],
-                 extractors: Optional[Mapping[str, Sequence[str]]] = None,
+def report_items(suite: Mapping[str, Any], inception: bool = False,
                  conditional_models: Optional[Sequence[str]] = None) -> list[ReportItem]:
     """The tables (HTML) and figures (PNG) worth showing in Snakemake's HTML report.
 
-    `extractors` maps dataset -> extractors (default: `suite_extractors`); `conditional_models`
-    lists the models that get a class grid (default: the registered conditional ones).
+    `inception`: the workflow has Inception weights (image datasets get inception-v3-compat
+    tables and figures too); `conditional_models` lists the models that get a class grid
+    (default: the registered conditional ones).
     """
-    from gans.report.store import dataset_kind
-
-    extractors = extractors or {d: suite_extractors(suite, d) for d in suite["datasets"]}
     if conditional_models is None:
         conditional_models = [m for m in suite["models"] if is_conditional(m)]
     items: list[ReportItem] = []
     for dataset in suite["datasets"]:
         points = dataset_kind(dataset) == "points"
-        for extractor in extractors[dataset]:
+        for extractor in extractors_for(suite, dataset, inception):
             labels = {"dataset": dataset, "extractor": extractor}
             items += [
                 ReportItem(results_table(dataset, extractor) + ".html", "Metrics",
@@ -147,14 +145,13 @@ def report_items(suite: Mapping[str, Any],
     return items
 
 
-def report_files(suite: Mapping[str, Any],
-                 extractors: Optional[Mapping[str, Sequence[str]]] = None,
+def report_files(suite: Mapping[str, Any], inception: bool = False,
                  conditional_models: Optional[Sequence[str]] = None) -> list[str]:
     """Every file the report command writes (all formats), relative to the report folder."""
     files = [INDEX]
     for stem in [anchors_table()]:
         files += [stem + s for s in TABLE_SUFFIXES]
-    for item in report_items(suite, extractors, conditional_models):
+    for item in report_items(suite, inception, conditional_models):
         stem, suffix = item.path.rsplit(".", 1)
         files += [stem + s for s in (TABLE_SUFFIXES if suffix == "html" else FIGURE_SUFFIXES)]
     return files

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from gans.layout import REAL  # the real-vs-real floor, shown after every model
+
 # The eleven roadmap models, in roadmap order, with their years; used when a model is not
 # registered (yet) or its class leaves `year` unset.
 ROADMAP: tuple[tuple[str, int], ...] = (
@@ -21,8 +23,6 @@ ROADMAP: tuple[tuple[str, int], ...] = (
 )
 ROADMAP_YEARS = dict(ROADMAP)
 ROADMAP_INDEX = {name: i for i, (name, _) in enumerate(ROADMAP)}
-
-REAL = "real"  # the real-vs-real floor, shown after every model
 
 
 def _registered_class(model: str) -> Optional[type]:

@@ -1,10 +1,11 @@
 """The tidy results store: one row per (dataset, model, seed, extractor, metric).
 
 Every table and figure is built from this one file. It is gathered from the files the workflow
-writes for a suite (see the shared formats):
-  metrics/{dataset}/{extractor}/{model}/seed{seed}.json   metric values and their protocol
-  runs/{dataset}/{model}/seed{seed}/status.json            run status, wall time, images/s
-  benchmarks/train/{dataset}/{model}/seed{seed}.tsv        Snakemake benchmark: peak RSS, CPU time
+declares for a suite, found through the one results layout (gans/layout.py):
+  metrics file     metric values and their protocol, per (dataset, extractor, model, seed)
+  status.json      run status, wall time, images/s
+  train benchmark  Snakemake's benchmark TSV: peak RSS, CPU time
+The metric keys (and which evaluations produce them) come from gans.metrics.registry.
 Cost rows carry extractor "-". Every (model of the suite, dataset, seed) appears: a run without
 files is kept with status "missing", a diverged one with status "diverged"; neither has metric
 values, so nothing is silently dropped from a table.
@@ -18,25 +19,21 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from gans.report.files import write_atomic
+from gans.io import write_atomic
+from gans.layout import TOY_EXTRACTOR, ResultsLayout, evaluated_models, extractors_for
+from gans.metrics import registry
 from gans.report.roadmap import REAL, is_conditional, model_year
 
 STORE_COLUMNS = [
     "suite", "dataset", "model", "year", "seed", "extractor", "metric", "value", "status",
-    "n_generated", "n_real", "real_split", "extractor_sha256", "quantization", "checkpoint_rule",
-    "step", "diverged_at",
+    "n_generated", "n_real", "real_split", "extractor_sha256", "quantization", "truncation",
+    "checkpoint_rule", "step", "diverged_at",
 ]
 INTEGER_COLUMNS = ["year", "seed", "n_generated", "n_real", "step", "diverged_at"]
+FLOAT_COLUMNS = ["value", "truncation"]  # truncation: empty = off
 
 COST_EXTRACTOR = "-"
-COST_METRICS = ("wall_time_s", "images_per_s", "peak_rss_mb", "cpu_time_s")
-TOY_EXTRACTOR = "toy"
-
-# Metric keys a run is expected to have, used to give missing runs their (empty) rows.
-IMAGE_METRICS = ("fid", "is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall",
-                 "density", "coverage")
-CONDITIONAL_METRICS = ("class_accuracy", "intra_fid")
-TOY_METRICS = ("modes_covered", "high_quality_share", "reverse_kl")
+COST_METRICS = registry.keys_for(registry.COST)
 
 COMPLETED, DIVERGED, MISSING = "completed", "diverged", "missing"
 
@@ -68,31 +65,16 @@ def _finite_or_none(value: Any) -> Optional[float]:
     return value if pd.notna(value) else None
 
 
-def dataset_kind(dataset: str) -> str:
-    """"image" or "points" from the dataset registry; unregistered datasets count as images."""
-    from gans.data import DATASETS
-
-    return DATASETS.get(dataset).kind if dataset in DATASETS else "image"
-
-
-def extractors_for(suite: dict[str, Any], dataset: str, results: Path) -> list[str]:
-    """The suite's extractors that apply to the dataset, plus any found on disk for it
-    (e.g. inception-v3-compat when the workflow was given Inception weights)."""
-    configured = suite.get("evaluation", {}).get("extractors", [])
-    if dataset_kind(dataset) == "points":
-        names = [TOY_EXTRACTOR]
-    else:
-        names = [e for e in configured if e != TOY_EXTRACTOR]
-    on_disk = results / "metrics" / dataset
-    if on_disk.is_dir():
-        names += sorted(p.name for p in on_disk.iterdir() if p.is_dir() and p.name not in names)
-    return names
+def evaluation_kind(extractor: str, model: str) -> str:
+    """The registry's kind of evaluation a (extractor, model) pair gets."""
+    if extractor == TOY_EXTRACTOR:
+        return registry.TOY
+    return registry.CONDITIONAL_IMAGE if is_conditional(model) else registry.IMAGE
 
 
 def expected_metrics(extractor: str, model: str) -> tuple[str, ...]:
-    if extractor == TOY_EXTRACTOR:
-        return TOY_METRICS
-    return IMAGE_METRICS + (CONDITIONAL_METRICS if is_conditional(model) else ())
+    """The metric keys a run is expected to have: a missing run gets these (empty) rows."""
+    return registry.keys_for(evaluation_kind(extractor, model))
 
 
 # --------------------------------------------------------------------------- building rows
@@ -123,6 +105,7 @@ def metric_rows(base: dict[str, Any], suite: dict[str, Any], status: Optional[di
         "real_split": protocol.get("real_split", evaluation.get("real_split")),
         "extractor_sha256": protocol.get("extractor_sha256"),
         "quantization": protocol.get("quantization"),
+        "truncation": protocol.get("truncation"),  # absent (older files) or None: off
         "checkpoint_rule": protocol.get("checkpoint_rule", (status or {}).get("checkpoint_rule")),
         "step": protocol.get("step", (status or {}).get("steps_done")),
         "diverged_at": (status or {}).get("diverged_at"),
@@ -146,27 +129,27 @@ def cost_rows(base: dict[str, Any], status: Optional[dict[str, Any]],
             for key in COST_METRICS]
 
 
-def build_store(suite: dict[str, Any], results: Path | str) -> pd.DataFrame:
-    """Gather every metric, status and benchmark file of the suite into the tidy store."""
-    results = Path(results)
+def build_store(suite: dict[str, Any], results: ResultsLayout, inception: bool = False) -> pd.DataFrame:
+    """Gather every metric, status and benchmark file of the suite into the tidy store.
+
+    `inception`: the workflow had Inception weights, so image datasets were also evaluated with
+    inception-v3-compat (the same rule as the workflow's, gans.layout.extractors_for).
+    """
     name = suite["name"]
     rows: list[dict[str, Any]] = []
     for dataset in suite["datasets"]:
-        extractors = extractors_for(suite, dataset, results)
-        for model in list(suite["models"]) + [REAL]:
+        extractors = extractors_for(suite, dataset, inception)
+        for model in evaluated_models(suite):
             for seed in suite["seeds"]:
                 base = {"suite": name, "dataset": dataset, "model": model,
                         "year": model_year(model), "seed": int(seed)}
                 status = None
                 if model != REAL:
-                    run_dir = results / "runs" / dataset / model / f"seed{seed}"
-                    status = _read_json(run_dir / "status.json")
-                    bench = read_benchmark(results / "benchmarks" / "train" / dataset / model
-                                           / f"seed{seed}.tsv")
+                    status = _read_json(Path(results.status_file(dataset, model, seed)))
+                    bench = read_benchmark(Path(results.train_benchmark(dataset, model, seed)))
                     rows += cost_rows(base, status, bench)
                 for extractor in extractors:
-                    metrics = _read_json(results / "metrics" / dataset / extractor / model
-                                         / f"seed{seed}.json")
+                    metrics = _read_json(Path(results.metrics_file(dataset, extractor, model, seed)))
                     rows += metric_rows(base, suite, status, metrics, extractor)
     return as_store(pd.DataFrame(rows, columns=STORE_COLUMNS))
 
@@ -176,8 +159,9 @@ def as_store(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reindex(columns=STORE_COLUMNS).copy()
     for column in INTEGER_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
-    for column in set(STORE_COLUMNS) - set(INTEGER_COLUMNS) - {"value"}:
+    for column in FLOAT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in set(STORE_COLUMNS) - set(INTEGER_COLUMNS) - set(FLOAT_COLUMNS):
         frame[column] = frame[column].astype("string")
     return frame.reset_index(drop=True)
 

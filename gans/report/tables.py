@@ -15,23 +15,19 @@ from typing import Optional, Sequence
 
 import pandas as pd
 
-from gans.report.files import write_text_atomic
+from gans.io import write_text_atomic
+from gans.layout import TOY_EXTRACTOR
+from gans.metrics import registry
 from gans.report.roadmap import REAL, protocol_notes, roadmap_order
 from gans.report.stats import MeanCI, mean_ci
-from gans.report.store import COMPLETED, COST_EXTRACTOR, COST_METRICS, DIVERGED, TOY_EXTRACTOR
+from gans.report.store import COMPLETED, COST_EXTRACTOR, COST_METRICS, DIVERGED
 
-# Metrics shown in result tables, in this order (within-run spreads is_std / kid_std are left
-# out: the tables show the spread over training seeds).
-METRIC_LABELS = {
-    "fid": "FID", "kid_mean": "KID", "is_mean": "IS", "precision": "Precision",
-    "recall": "Recall", "density": "Density", "coverage": "Coverage",
-    "class_accuracy": "Class acc.", "intra_fid": "Intra-FID", "modes_covered": "Modes covered",
-    "high_quality_share": "HQ share", "reverse_kl": "Reverse KL",
-    "wall_time_s": "Wall time (s)", "images_per_s": "Images/s", "peak_rss_mb": "Peak RSS (MB)",
-    "cpu_time_s": "CPU time (s)",
-}
-HIDDEN_METRICS = {"is_std", "kid_std"}
-LOWER_IS_BETTER = ("fid", "kid_mean", "intra_fid", "reverse_kl")
+# Metric columns, labels, order and direction come from gans.metrics.registry: result tables
+# show its shown, non-cost metrics in its order (the within-run spreads is_std / kid_std are
+# hidden: the tables show the spread over training seeds), cost tables its cost metrics.
+RESULT_METRICS = tuple(key for key in registry.METRICS
+                       if registry.is_shown(key) and key not in COST_METRICS)
+LOWER_IS_BETTER = tuple(key for key in RESULT_METRICS if registry.get(key).lower_is_better)
 NO_VALUE, NOT_APPLICABLE = "—", "n/a"
 FLOOR_LABEL = "real (floor)"
 
@@ -79,7 +75,7 @@ class Table:
 
 def metrics_in(subset: pd.DataFrame, preferred: Sequence[str]) -> list[str]:
     """The metrics present, known ones in `preferred` order, unknown ones after, hidden ones out."""
-    present = [m for m in subset["metric"].dropna().unique() if m not in HIDDEN_METRICS]
+    present = [m for m in subset["metric"].dropna().unique() if registry.is_shown(m)]
     return [m for m in preferred if m in present] + sorted(set(present) - set(preferred))
 
 
@@ -115,10 +111,10 @@ def _render(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
                 cell = format_mean_ci(ci)
                 if ci.mean is not None and ci.n != rec["n_completed"]:
                     cell += f" (n={ci.n})"
-            row[METRIC_LABELS.get(metric, metric)] = cell
+            row[registry.label(metric)] = cell
         rows.append(row)
     return pd.DataFrame(rows, columns=["Model", "Year", "Status", "Seeds",
-                                       *(METRIC_LABELS.get(m, m) for m in metrics)])
+                                       *(registry.label(m) for m in metrics)])
 
 
 def _table(summary: pd.DataFrame, metrics: Sequence[str], caption: list[str]) -> Table:
@@ -130,7 +126,7 @@ def _table(summary: pd.DataFrame, metrics: Sequence[str], caption: list[str]) ->
 def results_table(store: pd.DataFrame, dataset: str, extractor: str) -> Table:
     """Every model (and the real floor) under one extractor on one dataset."""
     subset = store[(store["dataset"] == dataset) & (store["extractor"] == extractor)]
-    metrics = metrics_in(subset, [m for m in METRIC_LABELS if m not in COST_METRICS])
+    metrics = metrics_in(subset, RESULT_METRICS)
     summary = summarize(subset, metrics)
     return _table(summary, metrics, protocol_caption(subset, extractor))
 
@@ -189,7 +185,7 @@ def protocol_caption(subset: pd.DataFrame, extractor: str) -> list[str]:
         f"{describe_values(models, 'step')}.",
         f"Training seeds {seeds}: mean ± 95% Student-t CI half-width over the seeds that gave a "
         "number (one seed: the mean only, no CI); (n=k) marks a metric with fewer seeds.",
-        f"Lower is better for {', '.join(METRIC_LABELS[m] for m in LOWER_IS_BETTER)}; higher for "
+        f"Lower is better for {', '.join(registry.label(m) for m in LOWER_IS_BETTER)}; higher for "
         "the rest. The floor row compares a real train subset with the same real split.",
     ]
     if extractor in EXTRACTOR_NOTES:

@@ -1,0 +1,176 @@
+"""The results tree: where every file of the workflow lives, and which evaluations a suite has.
+
+Both sides read this one module: the Snakemake rules (rules/common.smk) declare their inputs and
+outputs with it, and the report (gans/report) finds the files with it, so the two cannot drift.
+
+Each path method called with values gives a file (`layout.run_dir("mnist", "gan", 0)`); called
+without them it gives the Snakemake pattern with the wildcards in their place
+(`layout.run_dir()` -> ".../runs/{dataset}/{model}/seed{seed}"). Paths are strings, as
+Snakemake wants them. Shared files (prepared data, extractor weights, real features) live in
+the results root and serve every suite; the rest lives in the suite's own folder.
+
+  <root>/data/{dataset}/{split}.pt                                   prepared split
+  <root>/extractors/classifier-{dataset}.pt, .json                   domain classifier
+  <root>/real-features/{dataset}/{extractor}/{split}-n{n}.pt          real features
+  <root>/logs/..., <root>/benchmarks/classifier-{dataset}.tsv        shared jobs' logs
+  <suite>/runs/{dataset}/{model}/seed{seed}/                         final.pt, losses.csv, status.json
+  <suite>/checkpoints/{dataset}/{model}/seed{seed}/                  resume source (undeclared)
+  <suite>/samples/{dataset}/{model}/seed{seed}.pt, .png              samples (model "real": the floor)
+  <suite>/metrics/{dataset}/{extractor}/{model}/seed{seed}.json      one metrics record
+  <suite>/benchmarks/{train,evaluate}/..., <suite>/logs/...          Snakemake benchmarks and logs
+  <suite>/store.csv                                                  the tidy store
+  <reports>/<suite>/                                                 the report
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+REAL = "real"  # the real-vs-real floor: a real subset, sampled and evaluated like a model
+
+CLASSIFIER_EXTRACTOR = "classifier"
+INCEPTION_EXTRACTOR = "inception-v3-compat"
+TOY_EXTRACTOR = "toy"  # toy 2D data: mode metrics against the mixture, no feature extractor
+
+Seed = Union[int, str]
+
+
+@dataclass(frozen=True)
+class ResultsLayout:
+    """Paths of one suite's results, of the files it shares with other suites, and of its report."""
+
+    root: str        # results/: shared by every suite
+    suite_dir: str   # results/<suite>/
+    report_dir: str  # reports/<suite>/
+
+    @classmethod
+    def for_suite(cls, results_root: str, reports_root: str, suite: str) -> ResultsLayout:
+        """The workflow's layout: <results_root>/<suite> and <reports_root>/<suite>."""
+        return cls(str(results_root), f"{results_root}/{suite}", f"{reports_root}/{suite}")
+
+    @classmethod
+    def from_suite_dir(cls, suite_dir: Path | str, report_dir: Path | str = "") -> ResultsLayout:
+        """The layout around a suite's results folder (the report commands' --results): the
+        shared files are in its parent folder."""
+        suite_dir = Path(suite_dir)
+        return cls(suite_dir.parent.as_posix(), suite_dir.as_posix(), str(report_dir))
+
+    # ------------------------------------------------------------------ shared by every suite
+    def data_file(self, dataset: str = "{dataset}", split: str = "{split}") -> str:
+        return f"{self.root}/data/{dataset}/{split}.pt"
+
+    def prepare_log(self, dataset: str = "{dataset}", split: str = "{split}") -> str:
+        return f"{self.root}/logs/prepare/{dataset}-{split}.log"
+
+    def classifier_weights(self, dataset: str = "{dataset}") -> str:
+        return f"{self.root}/extractors/classifier-{dataset}.pt"
+
+    def classifier_info(self, dataset: str = "{dataset}") -> str:
+        return f"{self.root}/extractors/classifier-{dataset}.json"
+
+    def classifier_log(self, dataset: str = "{dataset}") -> str:
+        return f"{self.root}/logs/classifier-{dataset}.log"
+
+    def classifier_benchmark(self, dataset: str = "{dataset}") -> str:
+        return f"{self.root}/benchmarks/classifier-{dataset}.tsv"
+
+    def real_features(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                      split: str = "{split}", n: Union[int, str] = "{n}") -> str:
+        return f"{self.root}/real-features/{dataset}/{extractor}/{split}-n{n}.pt"
+
+    def real_features_log(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                          split: str = "{split}", n: Union[int, str] = "{n}") -> str:
+        return f"{self.root}/logs/real-features/{dataset}-{extractor}-{split}-n{n}.log"
+
+    # ------------------------------------------------------------------ one suite
+    def run_dir(self, dataset: str = "{dataset}", model: str = "{model}", seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/runs/{dataset}/{model}/seed{seed}"
+
+    def final_weights(self, dataset: str = "{dataset}", model: str = "{model}",
+                      seed: Seed = "{seed}") -> str:
+        return f"{self.run_dir(dataset, model, seed)}/final.pt"
+
+    def losses_file(self, dataset: str = "{dataset}", model: str = "{model}",
+                    seed: Seed = "{seed}") -> str:
+        return f"{self.run_dir(dataset, model, seed)}/losses.csv"
+
+    def status_file(self, dataset: str = "{dataset}", model: str = "{model}",
+                    seed: Seed = "{seed}") -> str:
+        return f"{self.run_dir(dataset, model, seed)}/status.json"
+
+    def checkpoint_dir(self, dataset: str = "{dataset}", model: str = "{model}",
+                       seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/checkpoints/{dataset}/{model}/seed{seed}"
+
+    def samples_file(self, dataset: str = "{dataset}", model: str = "{model}",
+                     seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/samples/{dataset}/{model}/seed{seed}.pt"
+
+    def samples_grid(self, dataset: str = "{dataset}", model: str = "{model}",
+                     seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/samples/{dataset}/{model}/seed{seed}.png"
+
+    def metrics_file(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                     model: str = "{model}", seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/metrics/{dataset}/{extractor}/{model}/seed{seed}.json"
+
+    def train_log(self, dataset: str = "{dataset}", model: str = "{model}", seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/logs/train/{dataset}/{model}/seed{seed}.log"
+
+    def train_benchmark(self, dataset: str = "{dataset}", model: str = "{model}",
+                        seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/benchmarks/train/{dataset}/{model}/seed{seed}.tsv"
+
+    def sample_log(self, dataset: str = "{dataset}", model: str = "{model}", seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/logs/sample/{dataset}/{model}/seed{seed}.log"
+
+    def evaluate_log(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                     model: str = "{model}", seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/logs/evaluate/{dataset}/{extractor}/{model}/seed{seed}.log"
+
+    def evaluate_benchmark(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                           model: str = "{model}", seed: Seed = "{seed}") -> str:
+        return f"{self.suite_dir}/benchmarks/evaluate/{dataset}/{extractor}/{model}/seed{seed}.tsv"
+
+    def store_file(self) -> str:
+        return f"{self.suite_dir}/store.csv"
+
+    def aggregate_log(self) -> str:
+        return f"{self.suite_dir}/logs/aggregate.log"
+
+    def report_log(self) -> str:
+        return f"{self.suite_dir}/logs/report.log"
+
+    def report_index(self) -> str:
+        return f"{self.report_dir}/README.md"
+
+
+# --------------------------------------------------------------------------- what a suite evaluates
+def dataset_kind(dataset: str) -> str:
+    """"image" or "points" from the dataset registry; unregistered datasets count as images."""
+    from gans.data import DATASETS  # the registry loads the data layer: only when asked
+
+    return DATASETS.get(dataset).kind if dataset in DATASETS else "image"
+
+
+def extractors_for(suite: Mapping[str, Any], dataset: str, inception: bool = False) -> list[str]:
+    """The extractors a dataset of the suite is evaluated under: toy data only "toy"; images the
+    suite's extractors, plus Inception when the workflow was given Inception weights."""
+    if dataset_kind(dataset) == "points":
+        return [TOY_EXTRACTOR]
+    names = [e for e in suite["evaluation"]["extractors"] if e != TOY_EXTRACTOR]
+    if inception and INCEPTION_EXTRACTOR not in names:
+        names.append(INCEPTION_EXTRACTOR)
+    return names
+
+
+def runs(suite: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """Every (dataset, model, seed) the suite trains."""
+    return [(d, m, int(s)) for d in suite["datasets"] for m in suite["models"] for s in suite["seeds"]]
+
+
+def evaluated_models(suite: Mapping[str, Any]) -> list[str]:
+    """The suite's models and the real floor: everything that gets samples and metrics."""
+    return [*suite["models"], REAL]

@@ -1,0 +1,119 @@
+"""Every metric key the benchmark records, with what the report needs to know about it.
+
+One entry per key: the label tables and figures print, whether lower is better, which kinds of
+evaluation produce it, whether result tables show it, and the range its values can take. The
+store, the tables, the figures and the report layout read this table instead of keeping their
+own key lists. Entries are in table-column order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping, Optional, Union
+
+# The kinds of evaluation a metric applies to.
+IMAGE = "image"                          # image samples under a feature extractor
+CONDITIONAL_IMAGE = "conditional-image"  # labelled (class-conditional) image samples
+TOY = "toy"                              # 2D points against a Gaussian mixture
+COST = "cost"                            # training cost of a run
+KINDS = (IMAGE, CONDITIONAL_IMAGE, TOY, COST)
+
+# Symbolic upper bounds: K is the number of classes (image data) or of modes (toy data).
+NUM_CLASSES = "K"
+LOG_NUM_CLASSES = "log K"
+Bound = Union[float, str]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The closed range [low, high] of a metric's values; infinite ends are open."""
+
+    low: Bound
+    high: Bound
+
+    def bounds(self, num_classes: Optional[int] = None) -> tuple[float, float]:
+        """Numeric (low, high), with K resolved to `num_classes` (needed when the range uses K)."""
+        return self._resolve(self.low, num_classes), self._resolve(self.high, num_classes)
+
+    def contains(self, value: float, num_classes: Optional[int] = None) -> bool:
+        low, high = self.bounds(num_classes)
+        return low <= value <= high
+
+    @staticmethod
+    def _resolve(bound: Bound, num_classes: Optional[int]) -> float:
+        if isinstance(bound, (int, float)):
+            return float(bound)
+        if num_classes is None:
+            raise ValueError(f"the bound {bound!r} needs the number of classes")
+        return {NUM_CLASSES: float(num_classes), LOG_NUM_CLASSES: math.log(num_classes)}[bound]
+
+
+NON_NEGATIVE = Domain(0.0, math.inf)
+UNIT = Domain(0.0, 1.0)
+ANY_REAL = Domain(-math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What the report knows about one metric key."""
+
+    key: str
+    label: str                       # column header in tables, axis label in figures
+    lower_is_better: Optional[bool]  # None: no better direction (a within-run spread)
+    kinds: frozenset[str]            # the evaluations that produce it
+    domain: Domain
+    shown: bool = True               # False: recorded in the store, left out of tables
+
+
+_IMAGE_KINDS = frozenset({IMAGE, CONDITIONAL_IMAGE})
+
+_ENTRIES = (
+    Metric("fid", "FID", True, _IMAGE_KINDS, NON_NEGATIVE),
+    # KID is an unbiased estimate of a non-negative quantity: a single estimate can be negative.
+    Metric("kid_mean", "KID", True, _IMAGE_KINDS, ANY_REAL),
+    Metric("kid_std", "KID std", None, _IMAGE_KINDS, NON_NEGATIVE, shown=False),
+    Metric("is_mean", "IS", False, _IMAGE_KINDS, Domain(1.0, NUM_CLASSES)),
+    Metric("is_std", "IS std", None, _IMAGE_KINDS, NON_NEGATIVE, shown=False),
+    Metric("precision", "Precision", False, _IMAGE_KINDS, UNIT),
+    Metric("recall", "Recall", False, _IMAGE_KINDS, UNIT),
+    Metric("density", "Density", False, _IMAGE_KINDS, NON_NEGATIVE),
+    Metric("coverage", "Coverage", False, _IMAGE_KINDS, UNIT),
+    Metric("class_accuracy", "Class acc.", False, frozenset({CONDITIONAL_IMAGE}), UNIT),
+    Metric("intra_fid", "Intra-FID", True, frozenset({CONDITIONAL_IMAGE}), NON_NEGATIVE),
+    Metric("modes_covered", "Modes covered", False, frozenset({TOY}), Domain(0.0, NUM_CLASSES)),
+    Metric("high_quality_share", "HQ share", False, frozenset({TOY}), UNIT),
+    Metric("reverse_kl", "Reverse KL", True, frozenset({TOY}), Domain(0.0, LOG_NUM_CLASSES)),
+    Metric("wall_time_s", "Wall time (s)", True, frozenset({COST}), NON_NEGATIVE),
+    Metric("images_per_s", "Images/s", False, frozenset({COST}), NON_NEGATIVE),
+    Metric("peak_rss_mb", "Peak RSS (MB)", True, frozenset({COST}), NON_NEGATIVE),
+    Metric("cpu_time_s", "CPU time (s)", True, frozenset({COST}), NON_NEGATIVE),
+)
+
+METRICS: Mapping[str, Metric] = MappingProxyType({entry.key: entry for entry in _ENTRIES})
+
+
+def get(key: str) -> Metric:
+    """The registered metric; an unknown key raises KeyError naming the known ones."""
+    try:
+        return METRICS[key]
+    except KeyError:
+        raise KeyError(f"unknown metric {key!r} (known: {', '.join(METRICS)})") from None
+
+
+def keys_for(kind: str) -> tuple[str, ...]:
+    """The keys an evaluation of this kind produces, in table order."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown evaluation kind {kind!r} (known: {', '.join(KINDS)})")
+    return tuple(key for key, entry in METRICS.items() if kind in entry.kinds)
+
+
+def label(key: str) -> str:
+    """The printed name of a metric; an unregistered key prints as itself."""
+    return METRICS[key].label if key in METRICS else key
+
+
+def is_shown(key: str) -> bool:
+    """Whether result tables show it (unregistered keys are shown, after the known ones)."""
+    return METRICS[key].shown if key in METRICS else True

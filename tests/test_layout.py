@@ -1,0 +1,84 @@
+"""The one results layout: the file names the rules have always used, Snakemake patterns from the
+same functions, and which extractors a dataset is evaluated under."""
+
+from __future__ import annotations
+
+import pytest
+
+from gans.layout import (INCEPTION_EXTRACTOR, REAL, ResultsLayout, evaluated_models, extractors_for,
+                         runs)
+
+LAYOUT = ResultsLayout.for_suite("results", "reports", "smoke")
+IMAGE_SUITE = {"datasets": ["fashion-mnist"], "models": ["gan", "cgan"], "seeds": [0, 1],
+               "evaluation": {"extractors": ["classifier", "toy"]}}
+
+
+def test_files_keep_the_names_existing_results_trees_have():
+    """Existing results trees stay valid: every name is the one the rules wrote before."""
+    d, m, s = "fashion-mnist", "gan", 0
+    assert LAYOUT.data_file(d, "train") == "results/data/fashion-mnist/train.pt"
+    assert LAYOUT.prepare_log(d, "test") == "results/logs/prepare/fashion-mnist-test.log"
+    assert LAYOUT.classifier_weights(d) == "results/extractors/classifier-fashion-mnist.pt"
+    assert LAYOUT.classifier_info(d) == "results/extractors/classifier-fashion-mnist.json"
+    assert LAYOUT.classifier_log(d) == "results/logs/classifier-fashion-mnist.log"
+    assert LAYOUT.classifier_benchmark(d) == "results/benchmarks/classifier-fashion-mnist.tsv"
+    assert LAYOUT.real_features(d, "classifier", "test", 256) == \
+        "results/real-features/fashion-mnist/classifier/test-n256.pt"
+    assert LAYOUT.real_features_log(d, "classifier", "test", 256) == \
+        "results/logs/real-features/fashion-mnist-classifier-test-n256.log"
+    assert LAYOUT.run_dir(d, m, s) == "results/smoke/runs/fashion-mnist/gan/seed0"
+    assert LAYOUT.final_weights(d, m, s) == "results/smoke/runs/fashion-mnist/gan/seed0/final.pt"
+    assert LAYOUT.losses_file(d, m, s) == "results/smoke/runs/fashion-mnist/gan/seed0/losses.csv"
+    assert LAYOUT.status_file(d, m, s) == "results/smoke/runs/fashion-mnist/gan/seed0/status.json"
+    assert LAYOUT.checkpoint_dir(d, m, s) == "results/smoke/checkpoints/fashion-mnist/gan/seed0"
+    assert LAYOUT.samples_file(d, m, s) == "results/smoke/samples/fashion-mnist/gan/seed0.pt"
+    assert LAYOUT.samples_grid(d, REAL, s) == "results/smoke/samples/fashion-mnist/real/seed0.png"
+    assert LAYOUT.metrics_file(d, "classifier", m, s) == \
+        "results/smoke/metrics/fashion-mnist/classifier/gan/seed0.json"
+    assert LAYOUT.train_log(d, m, s) == "results/smoke/logs/train/fashion-mnist/gan/seed0.log"
+    assert LAYOUT.train_benchmark(d, m, s) == "results/smoke/benchmarks/train/fashion-mnist/gan/seed0.tsv"
+    assert LAYOUT.sample_log(d, m, s) == "results/smoke/logs/sample/fashion-mnist/gan/seed0.log"
+    assert LAYOUT.evaluate_log(d, "classifier", m, s) == \
+        "results/smoke/logs/evaluate/fashion-mnist/classifier/gan/seed0.log"
+    assert LAYOUT.evaluate_benchmark(d, "classifier", m, s) == \
+        "results/smoke/benchmarks/evaluate/fashion-mnist/classifier/gan/seed0.tsv"
+    assert LAYOUT.store_file() == "results/smoke/store.csv"
+    assert LAYOUT.aggregate_log() == "results/smoke/logs/aggregate.log"
+    assert LAYOUT.report_log() == "results/smoke/logs/report.log"
+    assert LAYOUT.report_index() == "reports/smoke/README.md"
+
+
+def test_without_values_a_path_is_the_snakemake_pattern():
+    assert LAYOUT.metrics_file() == "results/smoke/metrics/{dataset}/{extractor}/{model}/seed{seed}.json"
+    assert LAYOUT.data_file(split="train") == "results/data/{dataset}/train.pt"
+    assert LAYOUT.samples_file(model=REAL) == "results/smoke/samples/{dataset}/real/seed{seed}.pt"
+    assert LAYOUT.real_features() == "results/real-features/{dataset}/{extractor}/{split}-n{n}.pt"
+
+
+def test_the_report_finds_the_shared_files_beside_the_suite_folder():
+    around = ResultsLayout.from_suite_dir("results/smoke", "reports/smoke")
+    assert around == LAYOUT
+    assert ResultsLayout.from_suite_dir("/tmp/x/results/synth").data_file("ring-8", "train") == \
+        "/tmp/x/results/data/ring-8/train.pt"
+
+
+def test_extractors_apply_by_dataset_kind_and_inception_when_configured():
+    assert extractors_for(IMAGE_SUITE, "fashion-mnist") == ["classifier"]
+    assert extractors_for(IMAGE_SUITE, "fashion-mnist", inception=True) == ["classifier", INCEPTION_EXTRACTOR]
+    assert extractors_for(IMAGE_SUITE, "ring-8", inception=True) == ["toy"]
+    listed = {**IMAGE_SUITE, "evaluation": {"extractors": ["classifier", INCEPTION_EXTRACTOR]}}
+    assert extractors_for(listed, "fashion-mnist", inception=True) == ["classifier", INCEPTION_EXTRACTOR]
+
+
+def test_runs_and_evaluated_models_cover_the_grid_and_the_floor():
+    assert runs(IMAGE_SUITE) == [("fashion-mnist", "gan", 0), ("fashion-mnist", "gan", 1),
+                                 ("fashion-mnist", "cgan", 0), ("fashion-mnist", "cgan", 1)]
+    assert evaluated_models(IMAGE_SUITE) == ["gan", "cgan", REAL]
+
+
+@pytest.mark.parametrize("method", ["run_dir", "samples_file", "metrics_file", "data_file"])
+def test_patterns_and_files_come_from_one_function(method):
+    pattern = getattr(LAYOUT, method)()
+    values = {"dataset": "mnist", "model": "dcgan", "seed": 3, "extractor": "classifier", "split": "test"}
+    names = [name for name in values if "{" + name + "}" in pattern]
+    assert getattr(LAYOUT, method)(**{n: values[n] for n in names}) == pattern.format(**values)

@@ -1,0 +1,96 @@
+"""The rules as Snakemake reads them (dry runs and --lint, no job runs): suite resources reach
+the jobs, Inception weights reach the report commands, and the lint stays clean."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_workflow import REPO, workflow_copy
+
+SMOKE = yaml.safe_load((REPO / "benchmarks" / "smoke.yaml").read_text())
+
+
+def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=work,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def dry_run(work: Path, suite: dict, *config: str) -> str:
+    (work / "suite.yaml").write_text(yaml.safe_dump(suite))
+    result = snakemake(work, "-n", "-p", "--config", "suite_file=suite.yaml", *config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def job_resources(output: str, rule: str) -> list[str]:
+    """The `resources:` line of every planned job of a rule."""
+    jobs = re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", output, flags=re.M | re.S)
+    return [re.search(r"resources: (.*)", body).group(1) for name, body in jobs if name == rule]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return workflow_copy(tmp_path_factory.mktemp("rules"))
+
+
+def test_suite_resources_reach_the_rules(work):
+    suite = SMOKE | {"resources": {"train": {"mem_mb": 1234, "runtime": 77, "gpu": 0},
+                                   "evaluate": {"mem_mb": 4321}}}
+    output = dry_run(work, suite)
+    train = job_resources(output, "train")
+    assert len(train) == len(SMOKE["models"])
+    assert all("runtime=77" in r and "gpu=0" in r and "mem_mb=1234" in r for r in train), train
+    assert all("mem_mb=4321" in r for r in job_resources(output, "evaluate"))
+    assert all("mem_mb=" in r and "runtime=" in r for r in job_resources(output, "sample_real"))
+
+
+def test_a_bad_resource_stops_the_workflow_naming_the_field(work):
+    (work / "bad.yaml").write_text(yaml.safe_dump(SMOKE | {"resources": {"train": {"mem_mb": -1}}}))
+    result = snakemake(work, "-n", "--config", "suite_file=bad.yaml")
+    assert result.returncode != 0
+    assert "resources.train.mem_mb: must be an integer >= 1, got -1" in result.stdout + result.stderr
+
+
+def test_inception_weights_reach_the_evaluations_and_the_report_commands(work):
+    output = dry_run(work, SMOKE, "inception={'weights': 'weights/inception.pth'}")
+    assert "results/smoke/metrics/fashion-mnist/inception-v3-compat/gan/seed0.json" in output
+    assert re.search(r"-m gans aggregate .*--inception", output)
+    assert re.search(r"-m gans report .*--inception", output)
+    plain = dry_run(work, SMOKE)
+    assert "inception-v3-compat" not in plain and "--inception" not in plain
+
+
+def test_lint_leaves_only_the_explained_software_lint(work):
+    result = snakemake(work, "--lint", "--config", "suite=smoke")
+    titles = re.findall(r"^\s+\* (.*):$", result.stdout + result.stderr, flags=re.M)
+    # the one lint left on purpose, explained in rules/common.smk: no conda/container per rule
+    assert set(titles) == {"Specify a conda environment or container for each rule."}, titles
+
+
+def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
+    import gans.data
+
+    task = next(iter(getattr(gans.data, "DOMAIN_TASKS", None) or ["edges2shoes"]))
+    suite = SMOKE | {"domain_tasks": {"dcgan": task}}
+    suite["evaluation"] = SMOKE["evaluation"] | {"truncation": 0.7}
+    commands = [line for line in dry_run(work, suite).splitlines() if "-m gans " in line]
+    sample = {re.search(r"--run-dir \S+/(\w[\w-]*)/seed0", c).group(1): c
+              for c in commands if "-m gans sample " in c}
+    train = {re.search(r"--model (\S+)", c).group(1): c for c in commands if "-m gans train " in c}
+    assert set(sample) == set(train) == set(SMOKE["models"])
+    for model, command in sample.items():
+        assert "--source-data results/data/fashion-mnist/test.pt" in command
+        assert "--truncation 0.7" in command
+        assert (f"--domain-task {task}" in command) == (model == "dcgan")
+        assert (f"--domain-task {task}" in train[model]) == (model == "dcgan")
+    plain = dry_run(work, SMOKE)
+    assert "--truncation" not in plain and "--domain-task" not in plain
+    assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split
