@@ -15,6 +15,14 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# Variants from modules outside the package (README: Adding a GAN), named in `model_plugins`:
+# registered here, and in every job through the environment it inherits.
+os.environ["GANS_MODEL_PLUGINS"] = ",".join(config.get("model_plugins") or [])
+from gans.models import load_model_plugins
+
+load_model_plugins(config.get("model_plugins") or [])
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"

@@ -27,11 +27,13 @@ def workflow_copy(tmp_path: Path) -> Path:
     return work
 
 
-def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags.
+    `plugins` are modules in `work` that register models from outside the package."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(work)]))
     offline = {"data": {"raw_root": str(REPO / "data" / "raw"), "source_dir": None,
-                        "allow_download": False, "allow_apt": False}}
+                        "allow_download": False, "allow_apt": False},
+               "model_plugins": list(plugins)}
     (work / "offline.yaml").write_text(yaml.safe_dump(offline))
     overrides = [a for a in args if "=" in a and not a.startswith("-")]
     flags = [a for a in args if a not in overrides]
@@ -47,12 +49,59 @@ def link_prepared_data(work: Path, fashion_mnist_dir: Path) -> None:
         os.symlink(fashion_mnist_dir / f"{split}.pt", target / f"{split}.pt")
 
 
+# A least-squares GAN (Mao et al. 2017) written outside the package, as README "Adding a GAN"
+# says: a module on PYTHONPATH, named in model_plugins, its name added to a suite.
+LSGAN_PLUGIN = '''"""A least-squares GAN: DCGAN's networks, least-squares losses (a = 0, b = c = 1)."""
+import torch
+
+from gans.models.base import MODELS, Citation, GANVariant
+from gans.models.dcgan import dcgan_networks
+
+
+@MODELS.register("lsgan")
+class LSGAN(GANVariant):
+    citation = Citation("Mao et al.", 2017, "1611.04076")
+    defaults = {"z_dim": 100, "ngf": 64, "ndf": 64, "lr": 2e-4, "beta1": 0.5}
+    protocol_notes = "Added from outside the package by the workflow test: DCGAN networks."
+    network_builders = {"image": dcgan_networks}
+
+    def optimizer(self, network):
+        return lambda params: torch.optim.Adam(params, lr=self.config["lr"],
+                                               betas=(self.config["beta1"], 0.999))
+
+    def train_step(self, batch, progress):
+        fake = self.G(self.draw_latent(len(batch)))
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D = 0.5 * ((self.D(batch.x) - 1) ** 2).mean() + 0.5 * (self.D(fake.detach()) ** 2).mean()
+        loss_D.backward()
+        self.opt_D.step()
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G = 0.5 * ((self.D(fake) - 1) ** 2).mean()
+        loss_G.backward()
+        self.opt_G.step()
+        return {"loss_D": loss_D.item(), "loss_G": loss_G.item()}
+'''
+
+
+def add_outside_model(work: Path) -> None:
+    """The plugin module beside the workflow, and its model in the copied smoke suite."""
+    (work / "lsgan_plugin.py").write_text(LSGAN_PLUGIN)
+    path = work / "benchmarks" / "smoke.yaml"
+    suite = yaml.safe_load(path.read_text())
+    suite["models"].append("lsgan")
+    suite["model_config"]["lsgan"] = {"ngf": 8, "ndf": 8}
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+
+
 def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None:
+    """The smoke suite, plus a model registered from outside the package, through every rule."""
     work = workflow_copy(tmp_path)
     link_prepared_data(work, fashion_mnist_dir)
-    result = snakemake(work, "suite=smoke")
+    add_outside_model(work)
+    result = snakemake(work, "suite=smoke", plugins=("lsgan_plugin",))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     suite = yaml.safe_load((work / "benchmarks" / "smoke.yaml").read_text())
+    assert "lsgan" in suite["models"]
     results = work / "results" / "smoke"
     for model in suite["models"]:
         for seed in suite["seeds"]:
@@ -79,8 +128,10 @@ def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None
     assert (fid.drop("real") > fid["real"]).all(), "a few steps of training cannot beat real data"
     report = work / "reports" / "smoke" / "README.md"
     assert report.is_file() and "real" in report.read_text()
+    assert "| lsgan | 2017 |" in (work / "reports" / "smoke" / "tables"
+                                  / "results-fashion-mnist-classifier.md").read_text()
     # a second invocation has nothing left to do
-    again = snakemake(work, "suite=smoke", "-n")
+    again = snakemake(work, "suite=smoke", "-n", plugins=("lsgan_plugin",))
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
