@@ -17,10 +17,9 @@ configfile: "config/config.yaml"
 
 # Variants from modules outside the package (README: Adding a GAN), named in `model_plugins`:
 # registered here, and in every job through the environment it inherits.
-os.environ["GANS_MODEL_PLUGINS"] = ",".join(config.get("model_plugins") or [])
 from gans.models import load_model_plugins
 
-load_model_plugins(config.get("model_plugins") or [])
+load_model_plugins(config.get("model_plugins") or [], export=True)
 
 
 include: "rules/common.smk"

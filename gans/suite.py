@@ -15,9 +15,9 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-import gans.data as data_module
-from gans.data import DATASETS
+from gans.data import DATASETS, DOMAIN_TASKS
 from gans.models import MODELS
+from gans.tasks import TASKS
 
 
 class SuiteError(ValueError):
@@ -89,33 +89,48 @@ def check_suite(suite: dict[str, Any]) -> None:
             MODELS.get(model).resolve_config(overrides)
         except ValueError as error:
             raise SuiteError(f"model_config.{model}: {error}") from None
-    check_truncation(suite.get("evaluation", {}).get("truncation"))
+    check_truncation(suite)
     check_domain_tasks(suite)
     check_resources(suite.get("resources", {}))
 
 
-def check_truncation(truncation: Any) -> None:
-    """evaluation.truncation: null (off) or a positive number."""
+def check_truncation(suite: dict[str, Any]) -> None:
+    """evaluation.truncation: null (off) or a positive number, for a suite with a model that
+    samples truncated (the others are sampled untruncated, and their records say so)."""
+    truncation = suite.get("evaluation", {}).get("truncation")
     if truncation is None:
         return
     if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or truncation <= 0:
         raise SuiteError(f"evaluation.truncation: must be a positive number or null (off), "
                          f"got {truncation!r}")
+    models = [m for m in suite.get("models", []) if m in MODELS]
+    if not any(MODELS.get(m).supports_truncation for m in models):
+        raise SuiteError(f"evaluation.truncation: none of this suite's models has truncated "
+                         f"sampling ({', '.join(models)})")
 
 
 def check_domain_tasks(suite: dict[str, Any]) -> None:
-    """domain_tasks: model of the suite -> two-domain task name."""
-    # The registry of task names is the parallel data work's `gans.data.DOMAIN_TASKS`; until it
-    # lands, names are checked only when it exists (getattr), their shape always.
-    known = getattr(data_module, "DOMAIN_TASKS", None)
-    for model, task in suite.get("domain_tasks", {}).items():
+    """domain_tasks: every two-domain model of the suite -> a registered two-domain task; none
+    for a model that trains on one domain."""
+    tasks = suite.get("domain_tasks", {})
+    for model, task in tasks.items():
         if model not in suite.get("models", []):
             raise SuiteError(f"domain_tasks.{model}: {model!r} is not in this suite's models")
         if not isinstance(task, str) or not task:
             raise SuiteError(f"domain_tasks.{model}: must be a task name, got {task!r}")
-        if known is not None and task not in known:
+        if task not in DOMAIN_TASKS:
             raise SuiteError(f"domain_tasks.{model}: unknown task {task!r} "
-                             f"(known: {', '.join(sorted(known))})")
+                             f"(known: {', '.join(DOMAIN_TASKS.names())})")
+    for model in suite.get("models", []):
+        if model not in MODELS:
+            continue
+        two_domain = TASKS.get(MODELS.get(model).task).two_domain
+        if two_domain and model not in tasks:
+            raise SuiteError(f"domain_tasks.{model}: {model!r} trains on two domains: name its task "
+                             f"({', '.join(DOMAIN_TASKS.names())})")
+        if model in tasks and not two_domain:
+            raise SuiteError(f"domain_tasks.{model}: {model!r} trains on one domain; a domain task "
+                             f"does not apply")
 
 
 def check_resources(resources: dict[str, Any]) -> None:
@@ -149,8 +164,11 @@ def rule_resources(suite: dict[str, Any], rule: str) -> dict[str, int]:
     return {**DEFAULT_RESOURCES[rule], **suite.get("resources", {}).get(rule, {})}
 
 
-def truncation_for(suite: dict[str, Any]) -> Optional[float]:
-    """The truncation evaluation samples are drawn with; None: off (untruncated)."""
+def truncation_for(suite: dict[str, Any], model: str) -> Optional[float]:
+    """The truncation this model's evaluation samples are drawn with; None: off (untruncated,
+    also for a model without truncated sampling in a suite that asks for it)."""
+    if not MODELS.get(model).supports_truncation:
+        return None
     return suite["evaluation"].get("truncation")
 
 

@@ -55,9 +55,9 @@ def domain_task_option(wc):
     return f"--domain-task {task}" if task else ""
 
 
-def truncation_option():
-    """--truncation PSI for sample when the suite asks for it; untruncated otherwise."""
-    psi = truncation_for(SUITE)
+def truncation_option(wc):
+    """--truncation PSI for sample when the suite asks for it and the model samples truncated."""
+    psi = truncation_for(SUITE, wc.model)
     return "" if psi is None else f"--truncation {psi}"
 
 

@@ -61,7 +61,7 @@ rule sample:
         run_dir=lambda wc, input: os.path.dirname(input.status),
         n=EVALUATION["n_generated"],
         suite=SUITE_NAME,
-        truncation=truncation_option(),
+        truncation=truncation_option,
         domain_task=domain_task_option,
     shell:
         "{params.py} -m gans sample --run-dir {params.run_dir} --n {params.n} "

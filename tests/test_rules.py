@@ -18,7 +18,7 @@ SMOKE = yaml.safe_load((REPO / "benchmarks" / "smoke.yaml").read_text())
 
 
 def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(work)]))
     return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=work,
                           env=env, capture_output=True, text=True, timeout=300)
 
@@ -26,7 +26,7 @@ def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
 def dry_run(work: Path, suite: dict, *config: str) -> str:
     (work / "suite.yaml").write_text(yaml.safe_dump(suite))
     result = snakemake(work, "-n", "-p", "--config", "suite_file=suite.yaml", *config)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return result.stdout + result.stderr
 
 
@@ -75,22 +75,39 @@ def test_lint_leaves_only_the_explained_software_lint(work):
     assert set(titles) == {"Specify a conda environment or container for each rule."}, titles
 
 
-def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
-    import gans.data
+STAND_INS = '''"""Stand-ins registered from outside the package: a DCGAN that samples truncated and
+one evaluated as a coupled pair, so the rules' wiring is tested before such models exist."""
+from gans.models.base import MODELS
+from gans.models.dcgan import DCGAN
 
-    task = next(iter(getattr(gans.data, "DOMAIN_TASKS", None) or ["edges2shoes"]))
-    suite = SMOKE | {"domain_tasks": {"dcgan": task}}
+
+@MODELS.register("dcgan-truncated")
+class TruncatedDCGAN(DCGAN):
+    supports_truncation = True
+
+
+@MODELS.register("dcgan-pairs")
+class PairsDCGAN(DCGAN):
+    task = "coupled"
+'''
+
+
+def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
+    (work / "stand_ins.py").write_text(STAND_INS)
+    suite = SMOKE | {"models": SMOKE["models"] + ["dcgan-truncated", "dcgan-pairs"],
+                     "domain_tasks": {"dcgan-pairs": "edges"}}
     suite["evaluation"] = SMOKE["evaluation"] | {"truncation": 0.7}
-    commands = [line for line in dry_run(work, suite).splitlines() if "-m gans " in line]
+    commands = [line for line in dry_run(work, suite, "model_plugins=[stand_ins]").splitlines()
+                if "-m gans " in line]
     sample = {re.search(r"--run-dir \S+/(\w[\w-]*)/seed0", c).group(1): c
               for c in commands if "-m gans sample " in c}
     train = {re.search(r"--model (\S+)", c).group(1): c for c in commands if "-m gans train " in c}
-    assert set(sample) == set(train) == set(SMOKE["models"])
+    assert set(sample) == set(train) == set(suite["models"])
     for model, command in sample.items():
         assert "--source-data results/data/fashion-mnist/test.pt" in command
-        assert "--truncation 0.7" in command
-        assert (f"--domain-task {task}" in command) == (model == "dcgan")
-        assert (f"--domain-task {task}" in train[model]) == (model == "dcgan")
+        assert ("--truncation 0.7" in command) == (model == "dcgan-truncated")
+        assert ("--domain-task edges" in command) == (model == "dcgan-pairs")
+        assert ("--domain-task edges" in train[model]) == (model == "dcgan-pairs")
     plain = dry_run(work, SMOKE)
     assert "--truncation" not in plain and "--domain-task" not in plain
     assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split

@@ -10,7 +10,6 @@ import pytest
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-import gans.data
 from gans.suite import (DEFAULT_RESOURCES, SuiteError, check_suite, domain_task_for, load_suite,
                         rule_resources, truncation_for)
 
@@ -64,15 +63,24 @@ def test_bad_resources_are_refused_naming_the_field(resources, message):
             validate(suite, SCHEMA)
 
 
+@pytest.fixture
+def dcgan_truncates(monkeypatch):
+    """DCGAN standing in for a model with truncated sampling (BigGAN, StyleGAN)."""
+    from gans.models.dcgan import DCGAN
+
+    monkeypatch.setattr(DCGAN, "supports_truncation", True)
+
+
 @pytest.mark.parametrize("truncation, ok", [(None, True), (0.7, True), (2, True), (0, False),
                                             (-0.5, False), ("0.7", False), (True, False)])
-def test_truncation_is_off_or_a_positive_number(truncation, ok):
+def test_truncation_is_off_or_a_positive_number(truncation, ok, dcgan_truncates):
     suite = smoke()
     suite["evaluation"]["truncation"] = truncation
     if ok:
         check_suite(suite)
         validate(suite, SCHEMA)
-        assert truncation_for(suite) == truncation
+        assert truncation_for(suite, "dcgan") == truncation
+        assert truncation_for(suite, "gan") is None  # no truncated sampling: untruncated
         return
     with pytest.raises(SuiteError, match="evaluation.truncation: must be a positive number or null"):
         check_suite(suite)
@@ -80,19 +88,32 @@ def test_truncation_is_off_or_a_positive_number(truncation, ok):
         validate(suite, SCHEMA)
 
 
-def test_truncation_is_off_unless_the_suite_asks():
-    assert truncation_for(smoke()) is None
+def test_truncation_is_off_unless_the_suite_asks(dcgan_truncates):
+    assert truncation_for(smoke(), "dcgan") is None
 
 
-def test_domain_tasks_name_suite_models_and_known_tasks(monkeypatch):
-    suite = smoke() | {"domain_tasks": {"dcgan": "edges2shoes"}}
-    check_suite(suite)  # no task registry yet (gans.data.DOMAIN_TASKS): the shape only
+def test_truncation_for_a_suite_without_a_truncating_model_stops_at_start():
+    suite = smoke()
+    suite["evaluation"]["truncation"] = 0.7
+    with pytest.raises(SuiteError, match="evaluation.truncation: none of this suite's models"):
+        check_suite(suite)
+
+
+def test_domain_tasks_name_two_domain_models_and_known_tasks(monkeypatch):
+    from gans.models.dcgan import DCGAN
+
+    with pytest.raises(SuiteError, match="domain_tasks.dcgan: 'dcgan' trains on one domain"):
+        check_suite(smoke() | {"domain_tasks": {"dcgan": "edges"}})
+    monkeypatch.setattr(DCGAN, "task", "coupled")  # DCGAN standing in for a two-domain model
+    with pytest.raises(SuiteError, match="domain_tasks.dcgan: 'dcgan' trains on two domains: name"):
+        check_suite(smoke())
+    suite = smoke() | {"domain_tasks": {"dcgan": "edges"}}
+    check_suite(suite)
     validate(suite, SCHEMA)
-    assert domain_task_for(suite, "dcgan") == "edges2shoes" and domain_task_for(suite, "gan") is None
+    assert domain_task_for(suite, "dcgan") == "edges" and domain_task_for(suite, "gan") is None
+    with pytest.raises(SuiteError, match="domain_tasks.dcgan: unknown task 'edges2shoes' .known: edges, "):
+        check_suite(smoke() | {"domain_tasks": {"dcgan": "edges2shoes"}})
     with pytest.raises(SuiteError, match="domain_tasks.cyclegan: 'cyclegan' is not in this suite's models"):
-        check_suite(smoke() | {"domain_tasks": {"cyclegan": "edges2shoes"}})
+        check_suite(smoke() | {"domain_tasks": {"cyclegan": "edges", "dcgan": "edges"}})
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: must be a task name"):
         check_suite(smoke() | {"domain_tasks": {"dcgan": 3}})
-    monkeypatch.setattr(gans.data, "DOMAIN_TASKS", {"horse2zebra": object()}, raising=False)
-    with pytest.raises(SuiteError, match="domain_tasks.dcgan: unknown task 'edges2shoes' .known: horse2zebra"):
-        check_suite(suite)

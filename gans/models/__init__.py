@@ -20,10 +20,17 @@ from gans.models.base import MODELS, GANVariant, build_model
 PLUGINS_VARIABLE = "GANS_MODEL_PLUGINS"
 
 
-def load_model_plugins(modules: Iterable[str]) -> None:
-    """Import modules that register variants of their own (each once; Python caches imports)."""
+def load_model_plugins(modules: Iterable[str], export: bool = False) -> None:
+    """Import modules that register variants of their own (each once; Python caches imports).
+
+    With `export`, also name them in GANS_MODEL_PLUGINS, so that the processes this one starts
+    (the workflow's jobs) import them too.
+    """
+    modules = list(modules)
     for name in modules:
         importlib.import_module(name)
+    if export:
+        os.environ[PLUGINS_VARIABLE] = ",".join(modules)
 
 
 load_model_plugins(name.strip() for name in os.environ.get(PLUGINS_VARIABLE, "").split(",") if name.strip())
