@@ -1,8 +1,9 @@
 """Periodic training checkpoints: where they go, how they are written, which one a rerun resumes.
 
 Checkpoints live outside the workflow's declared outputs (Snakemake deletes those before a job
-starts), one file per step, written atomically; a rerun takes the newest one that loads and
-belongs to the same run identity, skipping corrupt or foreign ones with a message.
+starts), one file per step, written atomically with a digest of its content; a rerun takes the
+newest one that loads, matches its digest and belongs to the same run identity, skipping
+corrupt, unsafe or foreign ones with a message.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
-
-from gans.io import save_torch_atomic
+from gans.io import CorruptFileError, UnsafeFileError, load_torch, save_torch_atomic, verified, with_digest
 
 
 def checkpoint_path(directory: Path | str, step: int) -> Path:
@@ -21,7 +20,7 @@ def checkpoint_path(directory: Path | str, step: int) -> Path:
 
 def save_checkpoint(directory: Path | str, step: int, state: dict[str, Any], keep: int) -> Path:
     """Write the checkpoint of `step` and keep only the newest `keep` ones."""
-    path = save_torch_atomic(checkpoint_path(directory, step), state)
+    path = save_torch_atomic(checkpoint_path(directory, step), with_digest(state))
     for old in sorted(Path(directory).glob("step*.pt"))[:-keep]:
         old.unlink(missing_ok=True)
     return path
@@ -34,8 +33,11 @@ def newest_valid_checkpoint(directory: Path | str, identity: str) -> Optional[di
         return None
     for path in sorted(directory.glob("step*.pt"), reverse=True):
         try:
-            state = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as error:  # truncated or corrupt file
+            state = verified(load_torch(path), path)
+        except (CorruptFileError, UnsafeFileError) as error:
+            print(f"[train] skipping checkpoint: {error}", flush=True)
+            continue
+        except Exception as error:  # truncated: not even a readable archive
             print(f"[train] skipping unreadable checkpoint {path}: {error}", flush=True)
             continue
         if state.get("identity") != identity:

@@ -4,12 +4,17 @@ Every writer of the project goes through `write_atomic`: the content is written 
 temporary file beside the target and renamed into place (a rename within one directory is
 atomic on POSIX). On any error the temporary file is removed and nothing appears under the
 final name. Arguments are always (path, content).
+
+Loading is the mirror image: `load_torch` refuses files that would need arbitrary pickle, and
+records written `with_digest` are checked by `verified` against the digest of their content.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,3 +45,71 @@ def write_json_atomic(path: Path | str, record: Any) -> Path:
 
 def save_torch_atomic(path: Path | str, obj: Any) -> Path:
     return write_atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+# --------------------------------------------------------------------------- safe, verified loading
+class UnsafeFileError(RuntimeError):
+    """A file holds Python objects beyond tensors and plain data: loading it could run code."""
+
+
+class CorruptFileError(RuntimeError):
+    """A file's content does not match the digest written with it (or it cannot be read)."""
+
+
+def load_torch(path: Path | str, map_location: str | torch.device = "cpu") -> Any:
+    """torch.load with pickle limited to tensors and plain data (weights_only=True).
+
+    Every file the project writes (prepared data, checkpoints, final.pt, samples, features,
+    evaluator weights) is plain data, so a file that needs more was not written by it: it is
+    refused with a message instead of being allowed to run code on the reader's machine.
+    """
+    try:
+        return torch.load(Path(path), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UnsafeFileError(f"{path}: refused: it holds Python objects other than tensors and "
+                              f"plain data, which could run code when loaded. Only load files this "
+                              f"project wrote. ({str(error).splitlines()[0]})") from None
+
+
+DIGEST_KEY = "content_sha256"
+
+
+def content_digest(obj: Any) -> str:
+    """sha256 of a nested structure of dicts, lists, tensors and plain values: its content, not
+    its file (a file's bytes also depend on the name it was saved under)."""
+    digest = hashlib.sha256()
+    _feed(digest, obj)
+    return digest.hexdigest()
+
+
+def _feed(digest: "hashlib._Hash", obj: Any) -> None:
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu().contiguous()
+        digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    elif isinstance(obj, dict):
+        digest.update(f"dict {len(obj)}|".encode())
+        for key in sorted(obj, key=repr):
+            _feed(digest, key)
+            _feed(digest, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        digest.update(f"{type(obj).__name__} {len(obj)}|".encode())
+        for item in obj:
+            _feed(digest, item)
+    else:
+        digest.update(f"{type(obj).__name__} {obj!r}|".encode())
+
+
+def with_digest(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with the digest of its content added (see `verified`)."""
+    return {**record, DIGEST_KEY: content_digest(record)}
+
+
+def verified(record: Any, path: Path | str) -> dict[str, Any]:
+    """The record loaded from `path` if its content matches the digest written with it."""
+    if not isinstance(record, dict) or DIGEST_KEY not in record:
+        raise CorruptFileError(f"{path}: no content digest (not written by this version, or cut short)")
+    body = {k: v for k, v in record.items() if k != DIGEST_KEY}
+    if content_digest(body) != record[DIGEST_KEY]:
+        raise CorruptFileError(f"{path}: content does not match its digest: the file is corrupt")
+    return body

@@ -25,7 +25,7 @@ from torch import nn
 
 from gans.checkpoint import newest_valid_checkpoint, save_checkpoint
 from gans.data import BatchStream, load_prepared, spec_of
-from gans.io import write_atomic, write_json_atomic, save_torch_atomic
+from gans.io import load_torch, save_torch_atomic, verified, with_digest, write_atomic, write_json_atomic
 from gans.models import MODELS, GANVariant, build_model
 from gans.provenance import provenance
 from gans.seeding import rng_state, seed_everything, set_rng_state
@@ -200,10 +200,10 @@ def _print_progress(label: str, step: int, total: int, losses: dict[str, float],
 def write_outputs(out_dir: Path, model: GANVariant, step: int, rows: list[dict[str, float]],
                   record: dict[str, Any]) -> None:
     """final.pt, losses.csv, status.json; status.json last, so its presence means all are whole."""
-    save_torch_atomic(out_dir / "final.pt", {
+    save_torch_atomic(out_dir / "final.pt", with_digest({
         "model": record["model"], "spec": asdict(model.spec), "config": model.config,
         "domain_task": record["domain_task"], "step": step, "status": record["status"],
-        "networks": model.state_dict()["networks"], "extra": model.extra_state()})
+        "networks": model.state_dict()["networks"], "extra": model.extra_state()}))
     columns = ["step", "wall_s"] + sorted({k for row in rows for k in row} - {"step", "wall_s"})
 
     def write_csv(tmp: Path) -> None:
@@ -218,7 +218,8 @@ def write_outputs(out_dir: Path, model: GANVariant, step: int, rows: list[dict[s
 
 def load_trained(run_dir: Path | str, device: str = "cpu") -> GANVariant:
     """The model of a finished run, ready to sample (networks only; optimizers stay fresh)."""
-    final = torch.load(Path(run_dir) / "final.pt", map_location=device, weights_only=False)
+    path = Path(run_dir) / "final.pt"
+    final = verified(load_torch(path, map_location=device), path)
     model = build_model(final["model"], DataSpec(**final["spec"]), final["config"], device)
     model.place(channels_last)
     model.load_networks(final)

@@ -79,7 +79,7 @@ def test_real_features_file(work):
     assert torch.equal(real["labels"], prepared["labels"][indices])
     assert real["features"].shape == (N_REAL, 128) and real["logits"].shape == (N_REAL, 10)
     mu, sigma = feature_statistics(real["features"])
-    assert real["mu"].dtype == np.float64 and np.array_equal(real["sigma"], sigma) and np.array_equal(real["mu"], mu)
+    assert real["mu"].dtype == torch.float64 and np.array_equal(real["sigma"].numpy(), sigma) and np.array_equal(real["mu"].numpy(), mu)
     assert real["extractor_sha256"] == file_sha256(work["cls"])
     assert (real["n"], real["split"], real["data_sha256"]) == (N_REAL, "test", prepared["sha256"])
 

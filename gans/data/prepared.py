@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from gans.data.sources import DATASETS, SPLITS, DataCheckError, DatasetSource
 from gans.data.toy import TOY_MIXTURES
-from gans.io import save_torch_atomic
+from gans.io import load_torch, save_torch_atomic
 from gans.spec import DataSpec
 
 
@@ -87,7 +87,12 @@ def prepare_split(dataset: str, split: str, out_path: Path, raw_root: Path,
 
 def load_prepared(path: Path | str) -> dict[str, Any]:
     """Read a file written by prepare_split."""
-    return torch.load(Path(path), weights_only=False)
+    record = load_torch(path)
+    if content_sha256(record["data"], record["labels"]) != record.get("sha256"):
+        raise DataCheckError(f"{path}: its images and labels do not match the sha256 written with "
+                             f"them: the file is corrupt. Delete it and prepare it again "
+                             f"(python -m gans prepare, or rerun the workflow).")
+    return record
 
 
 def spec_of(prepared: dict[str, Any], task: str = "unconditional") -> DataSpec:

@@ -93,7 +93,7 @@ def bench_evaluation(n: int, classifier: Optional[str], samples_path: Optional[s
                      data_dir: Path, workdir: Path) -> dict[str, float]:
     import torch
 
-    from gans.io import save_torch_atomic
+    from gans.io import load_torch, save_torch_atomic
     from gans.metrics.classifier import train_classifier
     from gans.metrics.evaluate import compute_real_features, evaluate_images
     from gans.metrics.extractors import ExtractorOptions
@@ -107,7 +107,7 @@ def bench_evaluation(n: int, classifier: Optional[str], samples_path: Optional[s
         _print(f"[bench] trained a quick 1-epoch classifier: test accuracy {trained.test_accuracy:.4f} "
                f"in {time.perf_counter() - t0:.1f} s")
     if samples_path is not None:
-        samples = torch.load(samples_path, map_location="cpu", weights_only=False)
+        samples = load_torch(samples_path)
     else:
         samples = _noised_real_samples(train, n)
     options = ExtractorOptions(classifier=classifier)

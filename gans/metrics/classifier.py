@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gans.io import load_torch
 from gans.quantize import uint8_to_float
 from gans.seeding import seed_everything
 
@@ -149,7 +150,7 @@ def train_classifier(train: dict[str, Any], test: dict[str, Any], seed: int = 0,
 
 def load_classifier(path: Path | str) -> tuple[DomainClassifier, dict[str, Any]]:
     """The classifier in eval mode and its weights-file record (architecture, accuracy, ...)."""
-    record = torch.load(Path(path), map_location="cpu", weights_only=False)
+    record = load_torch(path)
     if not isinstance(record, dict) or "architecture" not in record:
         raise ValueError(f"{path} is not a domain classifier written by `train-classifier`")
     model = DomainClassifier(ClassifierArchitecture.from_dict(record["architecture"]))

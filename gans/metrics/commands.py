@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict
-from pathlib import Path
+
 from typing import TYPE_CHECKING
 
 import torch
 
 from gans.data import load_prepared
+from gans.io import load_torch
 from gans.threads import pin_threads
 
 if TYPE_CHECKING:
@@ -143,8 +144,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from gans.metrics.evaluate import evaluate_images, evaluate_points
 
     started = time.perf_counter()  # after the imports: timing is of the evaluation itself
-    samples = torch.load(Path(args.samples), map_location="cpu", weights_only=False)
-    real = torch.load(Path(args.real), map_location="cpu", weights_only=False)
+    samples = load_torch(args.samples)
+    real = load_torch(args.real)
     print(f"[evaluate] {samples['model']} seed {samples['seed']} on {samples['dataset']}: "
           f"{len(samples['data'])} {samples['kind']} samples ({samples['status']}), extractor "
           f"{args.extractor}", flush=True)

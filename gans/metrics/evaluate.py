@@ -58,7 +58,8 @@ def compute_real_features(prepared: dict[str, Any], extractor_name: str, options
         "n": n, "subset_seed": REAL_SUBSET_SEED if n < len(prepared["data"]) else None,
         "indices": indices, "features": out["features"],
         "logits": out["logits"] if extractor.keep_real_logits else None,
-        "labels": prepared["labels"][indices].clone(), "mu": mu, "sigma": sigma,
+        "labels": prepared["labels"][indices].clone(),
+        "mu": torch.from_numpy(mu), "sigma": torch.from_numpy(sigma),  # tensors: plain data on disk
         "feature_dim": int(out["features"].shape[1]),
         "extraction_s": time.perf_counter() - started,
     }

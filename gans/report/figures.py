@@ -25,7 +25,7 @@ from matplotlib.transforms import blended_transform_factory
 from PIL import Image
 
 from gans.grid import tile_images
-from gans.io import write_atomic
+from gans.io import load_torch, write_atomic
 from gans.layout import ResultsLayout
 from gans.report.layout import headline_for
 from gans.report.roadmap import REAL, model_year, roadmap_order
@@ -305,7 +305,7 @@ def plot_training_curves(results: ResultsLayout, dataset: str, models: Sequence[
 def load_samples(results: ResultsLayout, dataset: str, model: str, seed: int) -> Optional[dict[str, Any]]:
     """The samples record of one run (or of the real floor), None when there is none."""
     path = Path(results.samples_file(dataset, model, seed))
-    return torch.load(path, map_location="cpu", weights_only=False) if path.is_file() else None
+    return load_torch(path) if path.is_file() else None
 
 
 def image_grid(images: torch.Tensor, columns: int) -> np.ndarray:
@@ -399,7 +399,7 @@ def load_modes(data_file: Path) -> tuple[Optional[torch.Tensor], Optional[float]
     """Mode centres and std of a prepared toy split, (None, None) when not available."""
     if not data_file.is_file():
         return None, None
-    prepared = torch.load(data_file, map_location="cpu", weights_only=False)
+    prepared = load_torch(data_file)
     return prepared.get("modes"), prepared.get("sigma")
 
 
