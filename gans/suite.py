@@ -59,6 +59,40 @@ def load_suite(path: Path | str) -> dict[str, Any]:
     return suite
 
 
+SUITE_SCHEMA = Path(__file__).resolve().parent.parent / "config" / "suite.schema.yaml"
+
+
+def load_checked_suite(path: Path | str, schema: Path | str = SUITE_SCHEMA) -> dict[str, Any]:
+    """The suite of a file, checked at start in this order, each problem one line naming the
+    file and the field: the schema (shapes and types), its name against the file's name (a
+    copied file that kept another suite's name would write into that suite's results), then
+    what only the code knows (`check_suite`)."""
+    path = Path(path)
+    suite = load_suite(path)
+    try:
+        check_schema(suite, schema)
+        if suite["name"] != path.stem:
+            raise SuiteError(f"name: {suite['name']!r} differs from the file name {path.stem!r}: "
+                             f"name the suite after its file")
+        check_suite(suite)
+    except SuiteError as error:
+        raise SuiteError(f"suite file {path}: {error}") from None
+    return suite
+
+
+def check_schema(suite: dict[str, Any], schema: Path | str = SUITE_SCHEMA) -> None:
+    """The suite schema's verdict as one line: the first offending field and what is wrong."""
+    import jsonschema
+
+    with open(schema) as f:
+        validator = jsonschema.Draft202012Validator(yaml.safe_load(f))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(suite))
+    if error is not None:
+        field = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        message = error.message if len(error.message) < 200 else error.message[:200] + " ..."
+        raise SuiteError(f"{field}: {message}")
+
+
 def check_suite(suite: dict[str, Any]) -> None:
     """Raise SuiteError for unknown models/datasets, impossible pairs, or bad per-model entries."""
     for i, name in enumerate(suite.get("models", [])):
@@ -89,9 +123,22 @@ def check_suite(suite: dict[str, Any]) -> None:
             MODELS.get(model).resolve_config(overrides)
         except ValueError as error:
             raise SuiteError(f"model_config.{model}: {error}") from None
+    check_real_sizes(suite)
     check_truncation(suite)
     check_domain_tasks(suite)
     check_resources(suite.get("resources", {}))
+
+
+def check_real_sizes(suite: dict[str, Any]) -> None:
+    """evaluation.n_real must fit in the real split (known for the registered datasets), so a
+    suite does not fail in its evaluations after all of its training has run."""
+    evaluation = suite.get("evaluation", {})
+    n_real, split = evaluation.get("n_real"), evaluation.get("real_split")
+    for dataset in suite.get("datasets", []):
+        size = DATASETS.get(dataset).expected_sizes.get(split) if dataset in DATASETS else None
+        if isinstance(n_real, int) and size is not None and n_real > size:
+            raise SuiteError(f"evaluation.n_real: {n_real} real images asked for, the {split} split "
+                             f"of {dataset} has {size}")
 
 
 def check_truncation(suite: dict[str, Any]) -> None:

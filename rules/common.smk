@@ -9,16 +9,15 @@
 #   workflow was started with and is recorded per run (status.json provenance).
 from gans.layout import REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs
 from gans.report import layout as report_layout
-from gans.suite import (check_suite, domain_task_for, load_suite, model_config_for, rule_resources,
+from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
                         steps_for, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
 validate(config, "../config/schema.yaml")
 SUITE_FILE = config.get("suite_file") or f"benchmarks/{config['suite']}.yaml"
-SUITE = load_suite(SUITE_FILE)
-check_suite(SUITE)  # registry names, budgets, resources, ...: messages that name the field
-validate(SUITE, "../config/suite.schema.yaml")
+# schema, name = file name, then registry names, budgets, resources, ...: one line naming the field
+SUITE = load_checked_suite(SUITE_FILE, schema=f"{workflow.basedir}/config/suite.schema.yaml")
 
 SUITE_NAME = SUITE["name"]
 EVALUATION = SUITE["evaluation"]

@@ -24,8 +24,8 @@ def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def dry_run(work: Path, suite: dict, *config: str) -> str:
-    (work / "suite.yaml").write_text(yaml.safe_dump(suite))
-    result = snakemake(work, "-n", "-p", "--config", "suite_file=suite.yaml", *config)
+    (work / f"{suite['name']}.yaml").write_text(yaml.safe_dump(suite))
+    result = snakemake(work, "-n", "-p", "--config", f"suite_file={suite['name']}.yaml", *config)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return result.stdout + result.stderr
 
@@ -53,7 +53,7 @@ def test_suite_resources_reach_the_rules(work):
 
 
 def test_a_bad_resource_stops_the_workflow_naming_the_field(work):
-    (work / "bad.yaml").write_text(yaml.safe_dump(SMOKE | {"resources": {"train": {"mem_mb": -1}}}))
+    (work / "bad.yaml").write_text(yaml.safe_dump(SMOKE | {"name": "bad", "resources": {"train": {"mem_mb": -1}}}))
     result = snakemake(work, "-n", "--config", "suite_file=bad.yaml")
     assert result.returncode != 0
     assert "resources.train.mem_mb: must be an integer >= 1, got -1" in result.stdout + result.stderr

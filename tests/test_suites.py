@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from gans.suite import (DEFAULT_RESOURCES, SuiteError, check_suite, domain_task_for, load_suite,
+from gans.suite import (DEFAULT_RESOURCES, SuiteError, check_suite, domain_task_for, load_checked_suite, load_suite,
                         rule_resources, truncation_for)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,3 +118,29 @@ def test_domain_tasks_name_two_domain_models_and_known_tasks(monkeypatch):
         check_suite(smoke() | {"domain_tasks": {"cyclegan": "edges", "dcgan": "edges"}})
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: must be a task name"):
         check_suite(smoke() | {"domain_tasks": {"dcgan": 3}})
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.update(models="dcgan"), "models: 'dcgan' is not of type 'array'"),
+    (lambda s: s.update(budget=10), "budget: 10 is not of type 'object'"),
+    (lambda s: s.update(model_config={"dcgan": 5}), "model_config.dcgan: 5 is not of type 'object'"),
+    (lambda s: s.pop("evaluation"), "(top level): 'evaluation' is a required property"),
+    (lambda s: s["model_config"].update(dcgan={"ngf": "eight"}), "model_config.dcgan: config key 'ngf'"),
+    (lambda s: s["evaluation"].update(n_real=10001), "evaluation.n_real: 10001 real images asked for, "
+                                                     "the test split of fashion-mnist has 10000"),
+    (lambda s: s.update(name="smoke"), "name: 'smoke' differs from the file name 'copied'"),
+])
+def test_a_bad_suite_file_gives_one_line_naming_file_and_field(tmp_path, edit, message):
+    suite = smoke() | {"name": "copied"}
+    edit(suite)
+    path = tmp_path / "copied.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    with pytest.raises(SuiteError) as error:
+        load_checked_suite(path)
+    assert str(error.value).startswith(f"suite file {path}: {message}")
+    assert "\n" not in str(error.value)
+
+
+def test_every_shipped_suite_loads_checked():
+    for path in sorted((Path(__file__).resolve().parent.parent / "benchmarks").glob("*.yaml")):
+        assert load_checked_suite(path)["name"] == path.stem

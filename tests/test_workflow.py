@@ -138,14 +138,20 @@ def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None
 @pytest.mark.parametrize("edit, message", [
     (lambda s: s["models"].insert(0, "no-such-gan"), "models[0]: unknown model 'no-such-gan'"),
     (lambda s: s["datasets"].insert(0, "imagenet"), "datasets[0]: unknown dataset 'imagenet'"),
-    (lambda s: s["budget"].update(steps=-5), "budget.steps: must be a positive integer"),
+    (lambda s: s["budget"].update(steps=-5), "budget.steps: -5 is less than the minimum of 1"),
+    (lambda s: s.update(models="dcgan"), "models: 'dcgan' is not of type 'array'"),
+    (lambda s: s["model_config"].update(dcgan={"ngf": "eight"}), "model_config.dcgan: config key 'ngf'"),
+    (lambda s: s["evaluation"].update(n_real=20000), "evaluation.n_real: 20000 real images asked for"),
+    (lambda s: s.update(name="smoke"), "name: 'smoke' differs from the file name 'bad'"),
 ])
 def test_bad_suite_fails_at_start_naming_the_field(tmp_path: Path, edit, message) -> None:
     work = workflow_copy(tmp_path)
-    suite = yaml.safe_load((work / "benchmarks" / "smoke.yaml").read_text())
+    suite = yaml.safe_load((work / "benchmarks" / "smoke.yaml").read_text()) | {"name": "bad"}
     edit(suite)
     (work / "bad.yaml").write_text(yaml.safe_dump(suite))
     result = snakemake(work, "suite_file=bad.yaml")
     assert result.returncode != 0
-    assert message in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert f"suite file bad.yaml: {message}" in output, output[-2000:]
+    assert "Traceback" not in output or output.count("\n") < 40, "one line, not the whole suite"
     assert not (work / "results").exists(), "no job may run"
