@@ -56,7 +56,7 @@ def test_a_bad_resource_stops_the_workflow_naming_the_field(work):
     (work / "bad.yaml").write_text(yaml.safe_dump(SMOKE | {"name": "bad", "resources": {"train": {"mem_mb": -1}}}))
     result = snakemake(work, "-n", "--config", "suite_file=bad.yaml")
     assert result.returncode != 0
-    assert "resources.train.mem_mb: must be an integer >= 1, got -1" in result.stdout + result.stderr
+    assert "suite file bad.yaml: resources.train.mem_mb: -1 is less than the minimum of 1" in result.stdout + result.stderr
 
 
 def test_inception_weights_reach_the_evaluations_and_the_report_commands(work):
