@@ -70,3 +70,22 @@ def test_adam_2e4_beta05_and_dcgan_init() -> None:
     assert weights.std().item() == pytest.approx(0.02, rel=0.05) and abs(weights.mean()) < 1e-3
     gains = torch.cat([m.weight for m in model.G.modules() if isinstance(m, nn.BatchNorm2d)])
     assert gains.mean().item() == pytest.approx(1.0, abs=0.01)
+    d_weights = torch.cat([m.weight.flatten() for m in model.D.modules() if isinstance(m, CONVS)])
+    assert d_weights.std().item() == pytest.approx(0.02, rel=0.05) and abs(d_weights.mean()) < 1e-3
+    d_gains = torch.cat([m.weight for m in model.D.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert d_gains.std().item() == pytest.approx(0.02, rel=0.3)  # N(1, 0.02), not PyTorch's ones
+
+
+def test_generator_loss_is_non_saturating(monkeypatch) -> None:
+    """loss_G = BCE(D(G(z)), 1) on the D after its update, not -BCE(D(G(z)), 0)."""
+    from gans.spec import Batch, Progress
+
+    torch.manual_seed(0)
+    model = build_model("dcgan", SPEC, {"ngf": 8, "ndf": 8})
+    scores: list[torch.Tensor] = []
+    forward = model.D.forward
+    monkeypatch.setattr(model.D, "forward", lambda x: scores.append(forward(x)) or scores[-1])
+    losses = model.train_step(Batch(torch.rand(8, 1, 32, 32) * 2 - 1), Progress())
+    g_step_logits = scores[-1].detach()
+    non_saturating = nn.functional.binary_cross_entropy_with_logits(g_step_logits, torch.ones(8)).item()
+    assert losses["loss_G"] == pytest.approx(non_saturating, rel=1e-6)

@@ -151,3 +151,15 @@ def test_toy_points_use_the_toy_recipe_unless_the_suite_overrides_it() -> None:
 def test_unknown_optimizer_is_refused() -> None:
     with pytest.raises(ValueError, match="optimizer"):
         make(optimizer="lbfgs")
+
+
+def test_the_default_update_is_alternating(monkeypatch) -> None:
+    """Algorithm 1 by default: D's optimizer steps before D scores the fakes of the G step."""
+    model = make()
+    assert model.config["simultaneous_updates"] is False
+    events: list[str] = []
+    forward, step = model.D.forward, model.opt_D.step
+    monkeypatch.setattr(model.D, "forward", lambda x: events.append("D") or forward(x))
+    monkeypatch.setattr(model.opt_D, "step", lambda *a, **k: events.append("step") or step(*a, **k))
+    model.train_step(real_batch(), Progress())
+    assert events == ["D", "D", "step", "D"]

@@ -139,3 +139,58 @@ def test_toy_points_recipe_keeps_lambda_and_the_critic_ratio() -> None:
     assert model.config["lr"] == 1e-3 and model.config["beta1"] == 0.5 and model.config["z_dim"] == 2
     assert model.config["gp_weight"] == 10.0 and model.config["n_critic"] == 5
     assert build_model("wgan-gp", POINTS, {"lr": 1e-4}).config["lr"] == 1e-4
+
+
+def test_the_penalty_is_taken_at_interpolates_of_that_iterations_real_and_fake(monkeypatch) -> None:
+    """Not at the reals, not at the fakes, with weight 10: each penalty point lies on the segment
+    between its real sample and its fake, at one eps per sample."""
+    import gans.models.wgan_gp as module
+
+    model = make()
+    seen: dict[str, list] = {"points": [], "weight": [], "real": [], "fake": []}
+    penalty, critic_loss = module.gradient_penalty, model.critic_loss
+
+    def spy_penalty(critic, points, weight):
+        seen["points"].append(points.detach().clone())
+        seen["weight"].append(weight)
+        return penalty(critic, points, weight)
+
+    def spy_loss(real, fake):
+        seen["real"].append(real.x.clone())
+        seen["fake"].append(fake.detach().clone())
+        return critic_loss(real, fake)
+
+    monkeypatch.setattr(module, "gradient_penalty", spy_penalty)
+    monkeypatch.setattr(model, "critic_loss", spy_loss)
+    model.train_step(batch_for(model), Progress())
+    assert seen["weight"] == [10.0] * 5
+    for points, real, fake in zip(seen["points"], seen["real"], seen["fake"]):
+        span = (real - fake).flatten(1)
+        eps = ((points - fake).flatten(1) * span).sum(1) / (span * span).sum(1)
+        assert ((eps > 0) & (eps < 1)).all()
+        assert torch.allclose(points, fake + eps.view(-1, 1, 1, 1) * (real - fake), atol=1e-5)
+
+
+def test_every_critic_iteration_gets_its_own_real_minibatch(monkeypatch) -> None:
+    model = make()
+    batch = batch_for(model)
+    reals: list[torch.Tensor] = []
+    critic_loss = model.critic_loss
+    monkeypatch.setattr(model, "critic_loss", lambda real, fake: reals.append(real.x) or critic_loss(real, fake))
+    model.train_step(batch, Progress())
+    assert [r.data_ptr() for r in reals] and len(reals) == 5
+    for real, expected in zip(reals, batch.chunks(5)):
+        assert torch.equal(real, expected.x)
+
+
+def test_the_critic_output_is_linear_and_unbounded() -> None:
+    model = make()
+    assert not any(isinstance(m, (nn.Sigmoid, nn.Tanh)) for m in model.D.modules())
+    model.D.eval()
+    x = torch.rand(4, *model.spec.sample_shape) * 2 - 1
+    last = [m for m in model.D.modules() if isinstance(m, nn.Conv2d)][-1]
+    with torch.no_grad():
+        before = model.D(x)
+        last.weight.mul_(1000)
+        after = model.D(x)
+    assert torch.allclose(after, 1000 * before, rtol=1e-4) and after.abs().max() > 1
