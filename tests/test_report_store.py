@@ -57,12 +57,12 @@ def write_status(results: Path, suite: dict[str, Any], dataset: str, model: str,
     _write_json(results / "runs" / dataset / model / f"seed{seed}" / "status.json", {
         "status": status, "model": model, "dataset": dataset, "seed": seed, "suite": suite["name"],
         "steps_requested": steps, "steps_done": steps if status == "completed" else 17,
-        "diverged_at": None if status == "completed" else 17, "wall_time_s": wall,
-        "images_per_s": 320.0 / wall, "device": "cpu", "threads": 1, "config": {},
+        "diverged_at": None if status == "completed" else 17, "device": "cpu", "threads": 1, "config": {},
         "config_hash": "abc", "checkpoint_rule": "final step",
         "provenance": {"code_version": "test-1234", "python": "3.11.2", "cpu": "Test CPU",
                        "cpu_count": 2, "platform": "Linux", "device": "cpu",
-                       "packages": {"torch": "2.14.1", "torchvision": "0.29.1"}}})
+                       "packages": {"torch": "2.14.1", "torchvision": "0.29.1"}},
+        "timing": {"wall_time_s": wall, "images_per_s": 320.0 / wall}})
 
 
 def write_losses(results: Path, dataset: str, model: str, seed: int, wasserstein: bool) -> None:
