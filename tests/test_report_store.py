@@ -255,6 +255,16 @@ def test_store_rows_carry_protocol_and_cost(tmp_path):
     assert value(store, model="cgan", metric="class_accuracy")["value"].tolist() == [0.9] * 3
 
 
+def test_status_written_before_the_timing_block_still_gives_its_cost(tmp_path):
+    """status.json keeps wall time and images/s in "timing"; older files have them at the top."""
+    suite_file, results = write_results(tmp_path)
+    path = results / "runs" / "fashion-mnist" / "dcgan" / "seed2" / "status.json"
+    status = json.loads(path.read_text())
+    path.write_text(json.dumps({**status, **status.pop("timing")}))
+    cost = value(store_of(suite_file, results), model="dcgan", seed=2, extractor="-")
+    assert cost.set_index("metric")["value"]["wall_time_s"] == 12.0
+
+
 def test_benchmark_with_na_values_reads_as_missing(tmp_path):
     write_benchmark(tmp_path, "d", "m", 0, rss="NA", cpu="-")
     path = tmp_path / "benchmarks" / "train" / "d" / "m" / "seed0.tsv"

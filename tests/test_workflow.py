@@ -27,9 +27,9 @@ def workflow_copy(tmp_path: Path) -> Path:
     return work
 
 
-def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags.
-    `plugins` are modules in `work` that register models from outside the package."""
+def snakemake_command(work: Path, *args: str,
+                      plugins: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The snakemake command line and environment `snakemake` runs (see there)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(work)]))
     offline = {"data": {"raw_root": str(REPO / "data" / "raw"), "source_dir": None,
                         "allow_download": False, "allow_apt": False},
@@ -39,6 +39,13 @@ def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subproce
     flags = [a for a in args if a not in overrides]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "offline.yaml",
            "--config", *overrides, *flags]
+    return cmd, env
+
+
+def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags.
+    `plugins` are modules in `work` that register models from outside the package."""
+    cmd, env = snakemake_command(work, *args, plugins=plugins)
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=1500)
 
 
