@@ -42,8 +42,8 @@ def write_atomic(path: Path | str, write: Callable[[Path], None]) -> Path:
         os.replace(tmp, path)
     except (OSError, RuntimeError) as error:
         raise WriteFailed(getattr(error, "errno", None) or errno.EIO,
-                          f"could not write {path} ({free_space(path.parent)} free there): {error}; "
-                          f"nothing was written under that name") from error
+                          f"could not write {path} ({free_space(path.parent)} free there): "
+                          f"{error}; nothing was written under that name") from error
     finally:
         tmp.unlink(missing_ok=True)
     return path
