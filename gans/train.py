@@ -180,7 +180,7 @@ def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, An
         "batch_size": settings.batch_size, "device": str(device_), "threads": settings.threads,
         "config": model.config, "config_hash": identity, "checkpoint_rule": model.checkpoint_rule,
         "data_sha256": prepared["sha256"], "provenance": provenance(device_),
-        # the only fields that differ between two runs of the same settings
+        # the only fields that differ between two runs of the same settings on one machine
         "timing": {"wall_time_s": round(wall, 3),
                    "images_per_s": round(images_seen / wall, 2) if wall > 0 else None},
     }

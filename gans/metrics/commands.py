@@ -131,7 +131,8 @@ def _real_features(args: argparse.Namespace) -> int:
         raise SystemExit(f"[real-features] {error}") from error
     save_torch_atomic(args.out, record)
     print(f"[real-features] {record['feature_dim']}-d features, extractor sha256 "
-          f"{record['extractor_sha256'][:12]}, {record['timing']['extraction_s']:.1f} s -> {args.out}", flush=True)
+          f"{record['extractor_sha256'][:12]}, {record['timing']['extraction_s']:.1f} s "
+          f"-> {args.out}", flush=True)
     return 0
 
 
