@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CORES ?= all
 SNAKEMAKE_ARGS ?=
+# a job killed with the workflow (kill -9, power loss) is rerun instead of stopping the run
+# (README: Troubleshooting)
+RERUN := --rerun-incomplete
 FASHION_MNIST_DIR ?=
 SOURCE_ARG := $(if $(FASHION_MNIST_DIR),--source-dir $(FASHION_MNIST_DIR),)
 DATA := results/data/fashion-mnist
@@ -25,13 +28,13 @@ $(DATA)/%.pt: | setup
 	$(PY) -m gans prepare --dataset fashion-mnist --split $* --out $@ $(SOURCE_ARG)
 
 run: setup data
-	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	$(VENV)/bin/snakemake --cores $(CORES) $(RERUN) $(SNAKEMAKE_ARGS)
 
 smoke: setup data
-	$(VENV)/bin/snakemake --cores $(CORES) --config suite=smoke $(SNAKEMAKE_ARGS)
+	$(VENV)/bin/snakemake --cores $(CORES) --config suite=smoke $(RERUN) $(SNAKEMAKE_ARGS)
 
 toy: setup
-	$(VENV)/bin/snakemake --cores $(CORES) --config suite=toy-2d $(SNAKEMAKE_ARGS)
+	$(VENV)/bin/snakemake --cores $(CORES) --config suite=toy-2d $(RERUN) $(SNAKEMAKE_ARGS)
 
 report-html: setup
 	$(VENV)/bin/snakemake --cores 1 --report reports/default/report.html

@@ -29,6 +29,12 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# The report and every result it is made from. Snakemake does not rebuild a missing input of a
+# job whose outputs are present (intermediate files may be deleted on purpose), so with the
+# report alone, `rm -rf results/<suite>` left "Nothing to be done" and a report of runs that no
+# longer exist. Asking for the results themselves rebuilds any that is missing, and the rebuilt
+# files, newer than the report, make Snakemake run aggregate and report again.
 rule all:
     input:
         LAYOUT.report_index(),
+        report_sources(),

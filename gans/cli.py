@@ -27,8 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one command; a file that could not be written (a full disk) ends it with one line."""
+    from gans.io import WriteFailed
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except WriteFailed as error:
+        print(f"[{args.command}] FAILED: {error.strerror}", file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,27 +11,49 @@ records written `with_digest` are checked by `verified` against the digest of th
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 
+class WriteFailed(OSError):
+    """A file could not be written (disk full, quota, a failing disk); nothing is under its name."""
+
+
 def write_atomic(path: Path | str, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`."""
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`.
+
+    A failed write raises `WriteFailed` naming `path` and the free space there: torch.save
+    reports a full disk as "[enforce fail at inline_container.cc] unexpected pos ...", which
+    names neither the file nor the cause.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as error:
+        raise WriteFailed(getattr(error, "errno", None) or errno.EIO,
+                          f"could not write {path} ({free_space(path.parent)} free there): "
+                          f"{error}; nothing was written under that name") from error
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def free_space(directory: Path) -> str:
+    try:
+        return f"{shutil.disk_usage(directory).free / 2**20:.0f} MiB"
+    except OSError:
+        return "unknown space"
 
 
 def write_text_atomic(path: Path | str, text: str) -> Path:

@@ -176,16 +176,17 @@ def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, An
         "status": status, "model": settings.model, "dataset": prepared["dataset"],
         "task": model.task, "domain_task": settings.domain_task,
         "seed": settings.seed, "suite": settings.suite, "steps_requested": settings.steps,
-        "steps_done": step, "diverged_at": diverged_at, "wall_time_s": round(wall, 3),
-        "images_seen": images_seen,
-        "images_per_s": round(images_seen / wall, 2) if wall > 0 else None,
+        "steps_done": step, "diverged_at": diverged_at, "images_seen": images_seen,
         "batch_size": settings.batch_size, "device": str(device_), "threads": settings.threads,
         "config": model.config, "config_hash": identity, "checkpoint_rule": model.checkpoint_rule,
         "data_sha256": prepared["sha256"], "provenance": provenance(device_),
+        # the only fields that differ between two runs of the same settings on one machine
+        "timing": {"wall_time_s": round(wall, 3),
+                   "images_per_s": round(images_seen / wall, 2) if wall > 0 else None},
     }
     write_outputs(out_dir, model, step, rows, record)
     print(f"[train {label}] {status} at step {step} in {wall:.1f}s "
-          f"({record['images_per_s']} img/s)", flush=True)
+          f"({record['timing']['images_per_s']} img/s)", flush=True)
     return record
 
 

@@ -79,6 +79,11 @@ def samples_files():
     return [LAYOUT.samples_file(d, m, s) for d, m, s in runs(SUITE)]
 
 
+def report_sources():
+    """Every result the store and the report are made from (rule all asks for them too)."""
+    return [LAYOUT.store_file(), *metric_files(), *status_files(), *loss_files(), *samples_files()]
+
+
 def toy_data_files():
     """The toy report draws the true modes from the prepared train split."""
     return [LAYOUT.data_file(d, "train") for d in SUITE["datasets"] if dataset_kind(d) == "points"]

@@ -61,7 +61,8 @@ def test_training_reaches_high_accuracy_and_records_it(trained):
     info = json.loads((trained / "cls.json").read_text())
     assert info["test_accuracy"] >= 0.95
     assert info["sha256"] == file_sha256(trained / "cls.pt")
-    assert {"dataset", "seed", "epochs", "architecture", "train_seconds"} <= set(info)
+    assert {"dataset", "seed", "epochs", "architecture", "timing"} <= set(info)
+    assert set(info["timing"]) == {"train_s"}
     model, record = load_classifier(trained / "cls.pt")
     assert record["test_accuracy"] == info["test_accuracy"]
     images, labels = pattern_images(200, seed=1)  # the test split: re-measure with the saved model

@@ -57,12 +57,12 @@ def write_status(results: Path, suite: dict[str, Any], dataset: str, model: str,
     _write_json(results / "runs" / dataset / model / f"seed{seed}" / "status.json", {
         "status": status, "model": model, "dataset": dataset, "seed": seed, "suite": suite["name"],
         "steps_requested": steps, "steps_done": steps if status == "completed" else 17,
-        "diverged_at": None if status == "completed" else 17, "wall_time_s": wall,
-        "images_per_s": 320.0 / wall, "device": "cpu", "threads": 1, "config": {},
+        "diverged_at": None if status == "completed" else 17, "device": "cpu", "threads": 1, "config": {},
         "config_hash": "abc", "checkpoint_rule": "final step",
         "provenance": {"code_version": "test-1234", "python": "3.11.2", "cpu": "Test CPU",
                        "cpu_count": 2, "platform": "Linux", "device": "cpu",
-                       "packages": {"torch": "2.14.1", "torchvision": "0.29.1"}}})
+                       "packages": {"torch": "2.14.1", "torchvision": "0.29.1"}},
+        "timing": {"wall_time_s": wall, "images_per_s": 320.0 / wall}})
 
 
 def write_losses(results: Path, dataset: str, model: str, seed: int, wasserstein: bool) -> None:
@@ -253,6 +253,16 @@ def test_store_rows_carry_protocol_and_cost(tmp_path):
     assert cost["peak_rss_mb"] == 502.0 and cost["cpu_time_s"] == 30.0
     assert cost["wall_time_s"] == 12.0 and cost["images_per_s"] == pytest.approx(320 / 12)
     assert value(store, model="cgan", metric="class_accuracy")["value"].tolist() == [0.9] * 3
+
+
+def test_status_written_before_the_timing_block_still_gives_its_cost(tmp_path):
+    """status.json keeps wall time and images/s in "timing"; older files have them at the top."""
+    suite_file, results = write_results(tmp_path)
+    path = results / "runs" / "fashion-mnist" / "dcgan" / "seed2" / "status.json"
+    status = json.loads(path.read_text())
+    path.write_text(json.dumps({**status, **status.pop("timing")}))
+    cost = value(store_of(suite_file, results), model="dcgan", seed=2, extractor="-")
+    assert cost.set_index("metric")["value"]["wall_time_s"] == 12.0
 
 
 def test_benchmark_with_na_values_reads_as_missing(tmp_path):

@@ -63,7 +63,7 @@ def test_status_and_outputs(tiny_data: Path, tmp_path: Path) -> None:
     train(settings(tiny_data, tmp_path))
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert status["status"] == "completed" and status["images_seen"] == 12 * 16
-    assert status["images_per_s"] > 0 and status["config"]["ngf"] == 8
+    assert status["timing"]["images_per_s"] > 0 and status["config"]["ngf"] == 8
     assert status["provenance"]["packages"]["torch"].startswith("2.")
     header = (tmp_path / "run" / "losses.csv").read_text().splitlines()[0].split(",")
     assert header[:2] == ["step", "wall_s"] and {"loss_D", "loss_G"} <= set(header)

@@ -27,9 +27,9 @@ def workflow_copy(tmp_path: Path) -> Path:
     return work
 
 
-def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags.
-    `plugins` are modules in `work` that register models from outside the package."""
+def snakemake_command(work: Path, *args: str,
+                      plugins: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The snakemake command line and environment `snakemake` runs (see there)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(work)]))
     offline = {"data": {"raw_root": str(REPO / "data" / "raw"), "source_dir": None,
                         "allow_download": False, "allow_apt": False},
@@ -39,6 +39,13 @@ def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subproce
     flags = [a for a in args if a not in overrides]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "offline.yaml",
            "--config", *overrides, *flags]
+    return cmd, env
+
+
+def snakemake(work: Path, *args: str, plugins: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run snakemake in `work`; args are `key=value` config overrides, then snakemake flags.
+    `plugins` are modules in `work` that register models from outside the package."""
+    cmd, env = snakemake_command(work, *args, plugins=plugins)
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=1500)
 
 
@@ -133,6 +140,46 @@ def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None
     # a second invocation has nothing left to do
     again = snakemake(work, "suite=smoke", "-n", plugins=("lsgan_plugin",))
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """The "Job stats" table of a snakemake run or dry run: jobs per rule."""
+    lines = output.split("Job stats:", 1)[1].splitlines()[3:] if "Job stats:" in output else []
+    jobs = {}
+    for line in lines:
+        if not line.strip():
+            break
+        rule, count = line.split()
+        jobs[rule] = int(count)
+    return jobs
+
+
+@pytest.mark.parametrize("missing", ["results/smoke", "results"])
+def test_deleted_results_are_rebuilt_with_the_report(tmp_path: Path, fashion_mnist_dir: Path,
+                                                     missing: str) -> None:
+    """A report whose results are gone (`rm -rf results/smoke`, or no results/ at all) is not
+    "Nothing to be done": every run is planned again, and the report after them."""
+    from gans.report.layout import INDEX, report_items
+    from gans.suite import load_suite
+
+    work = workflow_copy(tmp_path)
+    if missing == "results/smoke":
+        link_prepared_data(work, fashion_mnist_dir)
+    suite = load_suite(work / "benchmarks" / "smoke.yaml")
+    for name in [INDEX, *(item.path for item in report_items(suite))]:  # the report's outputs
+        path = work / "reports" / "smoke" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("a report of runs that no longer exist")
+    result = snakemake(work, "suite=smoke", "-n")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Nothing to be done" not in output
+    runs = len(suite["models"]) * len(suite["seeds"])
+    jobs = planned_jobs(output)
+    assert jobs.get("train") == runs and jobs.get("sample") == runs, jobs
+    assert jobs.get("evaluate") == runs + len(suite["seeds"]), jobs  # and the real floor
+    assert jobs.get("aggregate") == 1 and jobs.get("report") == 1, jobs
+    assert jobs.get("prepare_data", 0) == (2 if missing == "results" else 0), jobs
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -119,8 +119,10 @@ def cost_rows(base: dict[str, Any], status: Optional[dict[str, Any]],
               benchmark: Optional[dict[str, float]]) -> list[dict[str, Any]]:
     """Training cost of one run; kept for diverged runs too (the time was spent)."""
     state = status.get("status", MISSING) if status is not None else MISSING
-    values = {"wall_time_s": (status or {}).get("wall_time_s"),
-              "images_per_s": (status or {}).get("images_per_s"), **(benchmark or {})}
+    # status.json keeps them in "timing"; files written before that, at the top level
+    timing = (status or {}).get("timing") or status or {}
+    values = {"wall_time_s": timing.get("wall_time_s"), "images_per_s": timing.get("images_per_s"),
+              **(benchmark or {})}
     shared = {**base, "extractor": COST_EXTRACTOR, "status": state,
               "checkpoint_rule": (status or {}).get("checkpoint_rule"),
               "step": (status or {}).get("steps_done"),
