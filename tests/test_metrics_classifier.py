@@ -15,7 +15,7 @@ from gans.cli import main
 from gans.metrics.classifier import ClassifierArchitecture, DomainClassifier, load_classifier
 from gans.metrics.extractors import ClassifierFeatureExtractor
 from gans.metrics.synthetic import pattern_images, prepared_split
-from gans.metrics.weights import file_sha256
+from gans.metrics.weights import file_sha256, tensors_sha256
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_registered_in_torch_fidelity_and_returns_features_in_requested_order(tr
 def test_training_reaches_high_accuracy_and_records_it(trained):
     info = json.loads((trained / "cls.json").read_text())
     assert info["test_accuracy"] >= 0.95
-    assert info["sha256"] == file_sha256(trained / "cls.pt")
+    assert info["sha256"] == tensors_sha256(trained / "cls.pt")
     assert {"dataset", "seed", "epochs", "architecture", "timing"} <= set(info)
     assert set(info["timing"]) == {"train_s"}
     model, record = load_classifier(trained / "cls.pt")
@@ -85,3 +85,16 @@ def test_accuracy_below_the_floor_fails_loudly_and_writes_nothing(pattern_files,
     with pytest.raises(SystemExit, match="below --min-accuracy"):
         main(train_cli(pattern_files, tmp_path, 0, "--epochs", "1", "--min-accuracy", "1.01"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_recorded_hash_is_of_the_weights_not_of_the_file(tmp_path: Path) -> None:
+    """torch.save's archive holds the file's own name: the same weights under two names must get
+    the same hash, and other weights another one."""
+    record = {"state_dict": {"w": torch.arange(4.0)}, "architecture": {}, "dataset": "x"}
+    torch.save(record, tmp_path / "a.pt")
+    torch.save(record, tmp_path / "renamed.pt")
+    assert file_sha256(tmp_path / "a.pt") != file_sha256(tmp_path / "renamed.pt")
+    assert tensors_sha256(tmp_path / "a.pt") == tensors_sha256(tmp_path / "renamed.pt")
+    record["state_dict"]["w"][0] = 9.0
+    torch.save(record, tmp_path / "other.pt")
+    assert tensors_sha256(tmp_path / "other.pt") != tensors_sha256(tmp_path / "a.pt")

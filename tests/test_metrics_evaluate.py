@@ -30,7 +30,7 @@ from gans.metrics.frechet import feature_statistics
 from gans.metrics.scores import IMAGE_METRIC_KEYS, MetricSettings
 from gans.metrics.synthetic import pattern_images, prepared_split
 from gans.metrics.toy import TOY_METRIC_KEYS
-from gans.metrics.weights import file_sha256
+from gans.metrics.weights import file_sha256, tensors_sha256
 
 N_SPLIT, N_REAL, N_FAKE = 300, 250, 200
 TOP_KEYS = {"suite", "dataset", "model", "seed", "extractor", "status", "metrics", "protocol", "timing"}
@@ -80,7 +80,7 @@ def test_real_features_file(work):
     assert real["features"].shape == (N_REAL, 128) and real["logits"].shape == (N_REAL, 10)
     mu, sigma = feature_statistics(real["features"])
     assert real["mu"].dtype == torch.float64 and np.array_equal(real["sigma"].numpy(), sigma) and np.array_equal(real["mu"].numpy(), mu)
-    assert real["extractor_sha256"] == file_sha256(work["cls"])
+    assert real["extractor_sha256"] == tensors_sha256(work["cls"])
     assert (real["n"], real["split"], real["data_sha256"]) == (N_REAL, "test", prepared["sha256"])
 
 
@@ -104,7 +104,7 @@ def test_evaluate_unconditional_images(work):
     assert record["metrics"]["precision"] > 0.8 and record["metrics"]["recall"] > 0.8  # same patterns
     assert (record["protocol"]["n_generated"], record["protocol"]["n_real"]) == (N_FAKE, N_REAL)
     assert record["protocol"]["kid_subset_size"] == N_FAKE and record["protocol"]["is_splits"] == 10
-    assert record["protocol"]["extractor_sha256"] == file_sha256(work["cls"])
+    assert record["protocol"]["extractor_sha256"] == tensors_sha256(work["cls"])
 
 
 def test_evaluate_records_the_samples_truncation(work, ring):

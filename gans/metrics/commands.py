@@ -85,7 +85,7 @@ def _extractor_options(args: argparse.Namespace) -> "ExtractorOptions":
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     from gans.io import save_torch_atomic, write_json_atomic
     from gans.metrics.classifier import train_classifier
-    from gans.metrics.weights import file_sha256
+    from gans.metrics.weights import tensors_sha256
 
     torch.set_num_threads(args.threads)
     train, test = load_prepared(args.train), load_prepared(args.test)
@@ -100,7 +100,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
                          f"--min-accuracy {args.min_accuracy}; the classifier is not good enough to "
                          f"measure samples with. Nothing was written.")
     save_torch_atomic(args.out, trained.record())
-    sha256 = file_sha256(args.out)
+    sha256 = tensors_sha256(args.out)
     info = {"dataset": trained.dataset, "test_accuracy": trained.test_accuracy, "sha256": sha256,
             "seed": trained.seed, "epochs": trained.epochs,
             "architecture": asdict(trained.model.arch), "threads": args.threads,

@@ -27,7 +27,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_featur
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
 from gans.metrics.classifier import load_classifier
-from gans.metrics.weights import WeightsFile, checked_weights, resolve_inception_weights
+from gans.metrics.weights import WeightsFile, checked_weights, resolve_inception_weights, tensors_sha256
 from gans.quantize import uint8_to_float
 from gans.registry import Registry
 
@@ -105,8 +105,9 @@ def _classifier_weights(options: ExtractorOptions) -> WeightsFile:
     if options.classifier is None:
         raise ValueError("the classifier extractor needs --classifier CLS.pt "
                          "(written by `python -m gans train-classifier`)")
-    return checked_weights(options.classifier, None, "Train it with `python -m gans train-classifier`.",
-                           "--classifier")
+    found = checked_weights(options.classifier, None, "Train it with `python -m gans train-classifier`.",
+                            "--classifier")
+    return WeightsFile(found.path, tensors_sha256(found.path))  # the weights, not the file's bytes
 
 
 def _inception_weights(options: ExtractorOptions) -> WeightsFile:

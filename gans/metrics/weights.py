@@ -42,6 +42,15 @@ def file_sha256(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+def tensors_sha256(path: Path | str) -> str:
+    """sha256 of a weights file's tensors and their names, not of the file: torch.save's archive
+    holds the file's own name, so the same weights saved under another name hash differently."""
+    from gans.io import content_digest, load_torch
+
+    record = load_torch(path)
+    return content_digest(record.get("state_dict", record) if isinstance(record, dict) else record)
+
+
 def checked_weights(path: Path | str, expected_sha256: Optional[str], how_to_get: str,
                     option: str, sha256_option: str = "the expected sha256") -> WeightsFile:
     """The file with its sha256; a missing file or a hash mismatch raises WeightsError."""
