@@ -19,7 +19,8 @@ from gans.io import write_text_atomic
 from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
 from gans.report import figures, layout, tables
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
-from gans.report.roadmap import REAL, is_conditional, model_year, roadmap_order
+from gans.report.roadmap import (REAL, config_deviations, is_conditional, model_year,
+                                 roadmap_order)
 from gans.report.store import COST_EXTRACTOR
 
 
@@ -75,6 +76,7 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         + (f", per-model steps {budget['model_steps']}" if budget.get("model_steps") else "")
         + (f"; config overrides {json.dumps(suite['model_config'])}" if suite.get("model_config")
            else "; every model at its documented defaults") + ".",
+        *deviation_lines(suite),
         # From the metrics files, not the suite: toy data is scored against the whole mixture.
         f"Evaluation: {tables.describe_values(scored, 'n_generated')} generated vs "
         f"{tables.describe_values(scored, 'n_real')} real samples of the "
@@ -90,6 +92,13 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
                  + f" (of {len(runs)}).")
     return lines
+
+
+def deviation_lines(suite: dict[str, Any]) -> list[str]:
+    """One flagged line when the suite's config turns off or changes part of a model's method."""
+    flagged = [f"{model}: {deviation}" for model in roadmap_order(suite["models"])
+               for deviation in config_deviations(model, suite.get("model_config", {}).get(model, {}))]
+    return [f"FLAGGED, the suite's config departs from the method: {'; '.join(flagged)}."] if flagged else []
 
 
 def truncation_text(scored: pd.DataFrame) -> str:
