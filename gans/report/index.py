@@ -17,7 +17,7 @@ import pandas as pd
 
 from gans.io import write_text_atomic
 from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
-from gans.report import figures, layout, tables
+from gans.report import figures, layout, tables, truncation
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.roadmap import (REAL, config_deviations, is_conditional, model_year,
                                  roadmap_order)
@@ -158,6 +158,10 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
                                           out / layout.precision_recall(dataset, extractor))
             parts.append(figure_markdown(layout.precision_recall(dataset, extractor),
                                          "precision vs recall"))
+        if layout.has_truncation_sweep(suite, dataset):
+            stem = layout.truncation_tradeoff(dataset, extractor)
+            truncation.plot_truncation_tradeoff(suite, results, dataset, extractor, out / stem)
+            parts += [truncation.readme_text(suite), figure_markdown(stem, "truncation trade-off")]
 
     stem = layout.cost_table(dataset)
     table = tables.cost_table(store, dataset, notes=environment[:1])
