@@ -14,9 +14,16 @@ from torch import nn
 from gans.models import build_model
 from gans.nn.conditional_norm import ConditionalBatchNorm2d
 from gans.nn.orthogonal import orthogonal_regularization_gradient
-from gans.nn.spectral import has_spectral_norm, weight_layers
+from gans.nn.spectral import has_spectral_norm
 from gans.report.roadmap import config_deviations
 from gans.spec import Batch, DataSpec, EvalInput, Progress
+
+WEIGHT_LAYERS = (nn.Conv2d, nn.Linear, nn.Embedding)  # every layer with a weight matrix
+
+
+def weight_layers(network: nn.Module) -> list[nn.Module]:
+    return [m for m in network.modules() if isinstance(m, WEIGHT_LAYERS)]
+
 
 SPEC = DataSpec("fashion-mnist", channels=1, resolution=32, num_classes=10)
 SMALL = {"z_dim": 12, "shared_dim": 8, "G_ch": 2, "D_ch": 2}
@@ -141,12 +148,17 @@ def test_paper_optimisation_two_D_steps_per_G_step(monkeypatch: pytest.MonkeyPat
     groups = {n: model.opts[n].param_groups[0] for n in ("G", "D")}
     assert (groups["G"]["lr"], groups["D"]["lr"]) == (5e-5, 2e-4)
     assert groups["G"]["betas"] == groups["D"]["betas"] == (0.0, 0.999)
-    counts = {"D": 0, "G": 0}
+    import gans.models.biggan as biggan
+
+    calls: list[str] = []
     for name, opt in model.optimizers().items():
         step = opt.step
-        monkeypatch.setattr(opt, "step", lambda *a, _s=step, _n=name, **k: counts.__setitem__(_n, counts[_n] + 1) or _s(*a, **k))
+        monkeypatch.setattr(opt, "step", lambda *a, _s=step, _n=name, **k: calls.append(_n) or _s(*a, **k))
+    regularize = biggan.add_orthogonal_regularization_
+    monkeypatch.setattr(biggan, "add_orthogonal_regularization_",
+                        lambda net, beta, exclude: calls.append(f"ortho {beta}") or regularize(net, beta, exclude))
     model.train_step(batch_for(model), Progress())
-    assert counts == {"D": 2, "G": 1}
+    assert calls == ["D", "D", "ortho 0.0001", "G"]  # the orthogonal term just before G's update
 
 
 def samples_for(model, labels: torch.Tensor, truncation) -> torch.Tensor:

@@ -11,8 +11,15 @@ from torch import nn
 from gans.models import build_model
 from gans.nn.attention import SelfAttention
 from gans.nn.conditional_norm import ConditionalBatchNorm2d
-from gans.nn.spectral import has_spectral_norm, largest_singular_value, weight_layers
+from gans.nn.spectral import has_spectral_norm, largest_singular_value
 from gans.spec import Batch, DataSpec, Progress
+
+WEIGHT_LAYERS = (nn.Conv2d, nn.Linear, nn.Embedding)  # every layer with a weight matrix
+
+
+def weight_layers(network: nn.Module) -> list[nn.Module]:
+    return [m for m in network.modules() if isinstance(m, WEIGHT_LAYERS)]
+
 
 SPEC = DataSpec("fashion-mnist", channels=1, resolution=32, num_classes=10)
 SMALL = {"z_dim": 16, "gf_dim": 2, "df_dim": 4}
