@@ -17,6 +17,9 @@ the results root and serve every suite; the rest lives in the suite's own folder
   <suite>/checkpoints/{dataset}/{model}/seed{seed}/                  resume source (undeclared)
   <suite>/samples/{dataset}/{model}/seed{seed}.pt, .png              samples (model "real": the floor)
   <suite>/metrics/{dataset}/{extractor}/{model}/seed{seed}.json      one metrics record
+  <suite>/truncation/samples/{dataset}/{model}/truncation{truncation}/seed{seed}.pt, .png
+  <suite>/truncation/metrics/{dataset}/{extractor}/{model}/truncation{truncation}/seed{seed}.json
+                                                                     the truncation sweep
   <suite>/benchmarks/{train,evaluate}/..., <suite>/logs/...          Snakemake benchmarks and logs
   <suite>/store.csv                                                  the tidy store
   <reports>/<suite>/                                                 the report
@@ -35,6 +38,13 @@ INCEPTION_EXTRACTOR = "inception-v3-compat"
 TOY_EXTRACTOR = "toy"  # toy 2D data: mode metrics against the mixture, no feature extractor
 
 Seed = Union[int, str]
+Truncation = Union[float, str]  # a value of the suite's truncation sweep, or the "{truncation}" wildcard
+
+
+def truncation_label(truncation: Truncation) -> str:
+    """A truncation value as it appears in file names: its shortest form (0.5, 1, 2.25); the
+    wildcard passes through."""
+    return truncation if isinstance(truncation, str) else f"{float(truncation):g}"
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,32 @@ class ResultsLayout:
                      model: str = "{model}", seed: Seed = "{seed}") -> str:
         return f"{self.suite_dir}/metrics/{dataset}/{extractor}/{model}/seed{seed}.json"
 
+    def truncated_samples_file(self, dataset: str = "{dataset}", model: str = "{model}",
+                               seed: Seed = "{seed}", truncation: Truncation = "{truncation}") -> str:
+        return (f"{self.suite_dir}/truncation/samples/{dataset}/{model}/"
+                f"truncation{truncation_label(truncation)}/seed{seed}.pt")
+
+    def truncated_samples_grid(self, dataset: str = "{dataset}", model: str = "{model}",
+                               seed: Seed = "{seed}", truncation: Truncation = "{truncation}") -> str:
+        return self.truncated_samples_file(dataset, model, seed, truncation)[:-len(".pt")] + ".png"
+
+    def truncated_metrics_file(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                               model: str = "{model}", seed: Seed = "{seed}",
+                               truncation: Truncation = "{truncation}") -> str:
+        return (f"{self.suite_dir}/truncation/metrics/{dataset}/{extractor}/{model}/"
+                f"truncation{truncation_label(truncation)}/seed{seed}.json")
+
+    def truncated_sample_log(self, dataset: str = "{dataset}", model: str = "{model}",
+                             seed: Seed = "{seed}", truncation: Truncation = "{truncation}") -> str:
+        return (f"{self.suite_dir}/logs/sample-truncation/{dataset}/{model}/"
+                f"truncation{truncation_label(truncation)}/seed{seed}.log")
+
+    def truncated_evaluate_log(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                               model: str = "{model}", seed: Seed = "{seed}",
+                               truncation: Truncation = "{truncation}") -> str:
+        return (f"{self.suite_dir}/logs/evaluate-truncation/{dataset}/{extractor}/{model}/"
+                f"truncation{truncation_label(truncation)}/seed{seed}.log")
+
     def train_log(self, dataset: str = "{dataset}", model: str = "{model}", seed: Seed = "{seed}") -> str:
         return f"{self.suite_dir}/logs/train/{dataset}/{model}/seed{seed}.log"
 
@@ -174,3 +210,23 @@ def runs(suite: Mapping[str, Any]) -> list[tuple[str, str, int]]:
 def evaluated_models(suite: Mapping[str, Any]) -> list[str]:
     """The suite's models and the real floor: everything that gets samples and metrics."""
     return [*suite["models"], REAL]
+
+
+def truncation_sweep(suite: Mapping[str, Any]) -> list[float]:
+    """The truncation values the suite's trade-off figure sweeps (evaluation.truncation_sweep)."""
+    return [float(t) for t in suite["evaluation"].get("truncation_sweep") or []]
+
+
+def truncating_models(suite: Mapping[str, Any]) -> list[str]:
+    """The suite's models that sample truncated (`supports_truncation`): the sweep's models."""
+    from gans.models import MODELS  # the registry loads torch: only when asked
+
+    return [m for m in suite["models"] if m in MODELS and MODELS.get(m).supports_truncation]
+
+
+def truncation_runs(suite: Mapping[str, Any]) -> list[tuple[str, str, int, float]]:
+    """Every (dataset, model, seed, truncation) the sweep samples: image datasets, models that
+    sample truncated, every seed, every value of the sweep (none without a sweep)."""
+    sweep = truncation_sweep(suite)
+    return [(d, m, int(s), t) for d in suite["datasets"] if dataset_kind(d) == "image"
+            for m in truncating_models(suite) for s in suite["seeds"] for t in sweep]

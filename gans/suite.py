@@ -2,7 +2,8 @@
 
 The schema (config/suite.schema.yaml) checks shapes and ranges; `check_suite` checks what only
 the code knows: that every model and dataset is registered, that each model can train on each
-dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation) name.
+dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation and
+evaluation.truncation_sweep) name.
 Both run when Snakemake starts, so a bad suite stops the workflow before any job.
 """
 
@@ -125,6 +126,7 @@ def check_suite(suite: dict[str, Any]) -> None:
             raise SuiteError(f"model_config.{model}: {error}") from None
     check_real_sizes(suite)
     check_truncation(suite)
+    check_truncation_sweep(suite)
     check_domain_tasks(suite)
     check_resources(suite.get("resources", {}))
 
@@ -154,6 +156,29 @@ def check_truncation(suite: dict[str, Any]) -> None:
     if not any(MODELS.get(m).supports_truncation for m in models):
         raise SuiteError(f"evaluation.truncation: none of this suite's models has truncated "
                          f"sampling ({', '.join(models)})")
+
+
+def check_truncation_sweep(suite: dict[str, Any]) -> None:
+    """evaluation.truncation_sweep: distinct positive numbers, the truncation values at which the
+    models that sample truncated are sampled and evaluated again for the report's trade-off
+    figure (their headline metrics keep evaluation.truncation, off by default)."""
+    sweep = suite.get("evaluation", {}).get("truncation_sweep")
+    if sweep is None:
+        return
+    field = "evaluation.truncation_sweep"
+    if not isinstance(sweep, list) or not sweep:
+        raise SuiteError(f"{field}: must be a non-empty list of positive numbers, got {sweep!r}")
+    for i, value in enumerate(sweep):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
+            raise SuiteError(f"{field}[{i}]: must be a positive number, got {value!r}")
+    if len({float(v) for v in sweep}) != len(sweep):
+        raise SuiteError(f"{field}: values must be distinct, got {sweep!r}")
+    models = [m for m in suite.get("models", []) if m in MODELS]
+    if not any(MODELS.get(m).supports_truncation for m in models):
+        raise SuiteError(f"{field}: none of this suite's models has truncated sampling "
+                         f"({', '.join(models)})")
+    if not any(DATASETS.get(d).kind == "image" for d in suite.get("datasets", []) if d in DATASETS):
+        raise SuiteError(f"{field}: the trade-off figure is drawn for image datasets; this suite has none")
 
 
 def check_domain_tasks(suite: dict[str, Any]) -> None:

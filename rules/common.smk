@@ -7,7 +7,8 @@
 #   in the interpreter Snakemake itself runs in (PY below: the project's .venv, or the conda env
 #   of environment.yml when Snakemake was started from it), so the software is the one the
 #   workflow was started with and is recorded per run (status.json provenance).
-from gans.layout import REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs
+from gans.layout import (REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs,
+                         truncation_runs)
 from gans.report import layout as report_layout
 from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
                         steps_for, truncation_for)
@@ -32,6 +33,7 @@ wildcard_constraints:
     seed=r"\d+",
     split="train|test",
     n=r"\d+",
+    truncation=r"[0-9][0-9.e+-]*",
 
 
 def resources_of(name):
@@ -65,6 +67,14 @@ def metric_files():
     return [LAYOUT.metrics_file(dataset, extractor, model, seed)
             for dataset in SUITE["datasets"] for extractor in suite_extractors(dataset)
             for model in evaluated_models(SUITE) for seed in SUITE["seeds"]]
+
+
+def truncation_metric_files():
+    """The truncation sweep's metrics (evaluation.truncation_sweep): every model that samples
+    truncated, at every value, under every extractor of its dataset; none without a sweep."""
+    return [LAYOUT.truncated_metrics_file(dataset, extractor, model, seed, truncation)
+            for dataset, model, seed, truncation in truncation_runs(SUITE)
+            for extractor in suite_extractors(dataset)]
 
 
 def status_files():

@@ -1,5 +1,6 @@
 # Evaluation: the domain classifier (trained here, fixed seed), real-data features computed once
-# per (dataset, split, extractor, n), and one metrics file per (model, seed, extractor).
+# per (dataset, split, extractor, n), and one metrics file per (model, seed, extractor), plus one
+# per value of the suite's truncation sweep for models that sample truncated.
 # (snakemake --lint: the conda/container note on each rule here is left on purpose, see common.smk)
 
 
@@ -53,6 +54,26 @@ rule evaluate:
         LAYOUT.evaluate_log(),
     benchmark:
         LAYOUT.evaluate_benchmark()
+    resources:
+        **resources_of("evaluate"),
+    params:
+        py=PY,
+        extractor=extractor_args,
+    shell:
+        "{params.py} -m gans evaluate --samples {input.samples} --real {input.real} "
+        "--extractor {wildcards.extractor} {params.extractor} --out {output} 2>&1 | tee {log}"
+
+
+rule evaluate_truncated:
+    """Metrics of one truncation-sweep samples file, like `evaluate` (for the trade-off figure)."""
+    input:
+        samples=LAYOUT.truncated_samples_file(),
+        real=real_reference,
+        extractor=extractor_inputs,
+    output:
+        LAYOUT.truncated_metrics_file(),
+    log:
+        LAYOUT.truncated_evaluate_log(),
     resources:
         **resources_of("evaluate"),
     params:

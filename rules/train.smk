@@ -70,6 +70,33 @@ rule sample:
         "{params.domain_task} 2>&1 | tee {log}"
 
 
+rule sample_truncated:
+    """The truncation sweep: samples of a model that samples truncated, drawn at one value of the
+    suite's evaluation.truncation_sweep (for the report's trade-off figure)."""
+    input:
+        status=LAYOUT.status_file(),
+        final=LAYOUT.final_weights(),
+        source=LAYOUT.data_file(split="test"),
+    output:
+        samples=LAYOUT.truncated_samples_file(),
+        grid=LAYOUT.truncated_samples_grid(),
+    log:
+        LAYOUT.truncated_sample_log(),
+    resources:
+        **resources_of("sample"),
+    params:
+        py=PY,
+        run_dir=lambda wc, input: os.path.dirname(input.status),
+        n=EVALUATION["n_generated"],
+        suite=SUITE_NAME,
+        domain_task=domain_task_option,
+    shell:
+        "{params.py} -m gans sample --run-dir {params.run_dir} --n {params.n} "
+        "--suite {params.suite} --seed {wildcards.seed} --out {output.samples} "
+        "--grid {output.grid} --source-data {input.source} --truncation {wildcards.truncation} "
+        "{params.domain_task} 2>&1 | tee {log}"
+
+
 rule sample_real:
     """The real-vs-real floor: a seeded train subset, evaluated like any model."""
     input:

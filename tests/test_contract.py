@@ -225,6 +225,30 @@ def test_config_layers_and_type_errors(registered) -> None:
         GAN.resolve_config({"simultaneous_updates": 1})
 
 
+class Regularised(Tiny):
+    """A variant with a technique of its own that a suite may switch off (BigGAN's orthogonal term)."""
+
+    defaults = {**Tiny.defaults, "penalty": 1.0}
+
+    @classmethod
+    def deviations(cls, config: Mapping[str, Any]) -> list[str]:
+        return ["penalty off"] if config["penalty"] == 0 else []
+
+
+def test_a_config_that_departs_from_the_method_is_flagged_in_the_report(registered) -> None:
+    from gans.report.index import deviation_lines
+
+    MODELS.register("regularised")(Regularised)
+    try:
+        assert Tiny.deviations(Tiny.resolve_config({})) == []  # none by default
+        suite = {"models": ["tiny", "regularised"], "model_config": {"regularised": {"penalty": 0.0}}}
+        assert deviation_lines(suite) == [
+            "FLAGGED, the suite's config departs from the method: regularised: penalty off."]
+        assert deviation_lines({**suite, "model_config": {}}) == []
+    finally:
+        MODELS._entries.pop("regularised")
+
+
 # --------------------------------------------------------------------------- EMA
 def test_ema_update_formula_and_buffers() -> None:
     net = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))

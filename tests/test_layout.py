@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gans.layout import (INCEPTION_EXTRACTOR, REAL, ResultsLayout, evaluated_models, extractors_for,
-                         runs)
+                         runs, truncation_label, truncation_runs)
 
 LAYOUT = ResultsLayout.for_suite("results", "reports", "smoke")
 IMAGE_SUITE = {"datasets": ["fashion-mnist"], "models": ["gan", "cgan"], "seeds": [0, 1],
@@ -76,9 +76,37 @@ def test_runs_and_evaluated_models_cover_the_grid_and_the_floor():
     assert evaluated_models(IMAGE_SUITE) == ["gan", "cgan", REAL]
 
 
-@pytest.mark.parametrize("method", ["run_dir", "samples_file", "metrics_file", "data_file"])
+def test_the_truncation_sweep_has_a_tree_of_its_own_keyed_by_the_value():
+    d, m = "fashion-mnist", "biggan"
+    assert LAYOUT.truncated_samples_file(d, m, 0, 0.5) == \
+        "results/smoke/truncation/samples/fashion-mnist/biggan/truncation0.5/seed0.pt"
+    assert LAYOUT.truncated_samples_grid(d, m, 1, 2.0) == \
+        "results/smoke/truncation/samples/fashion-mnist/biggan/truncation2/seed1.png"
+    assert LAYOUT.truncated_metrics_file(d, "classifier", m, 0, 1) == \
+        "results/smoke/truncation/metrics/fashion-mnist/classifier/biggan/truncation1/seed0.json"
+    assert LAYOUT.truncated_sample_log(d, m, 0, 0.25) == \
+        "results/smoke/logs/sample-truncation/fashion-mnist/biggan/truncation0.25/seed0.log"
+    assert LAYOUT.truncated_evaluate_log(d, "classifier", m, 0, 0.25) == \
+        "results/smoke/logs/evaluate-truncation/fashion-mnist/classifier/biggan/truncation0.25/seed0.log"
+    assert LAYOUT.truncated_metrics_file() == ("results/smoke/truncation/metrics/{dataset}/{extractor}/"
+                                               "{model}/truncation{truncation}/seed{seed}.json")
+    assert [truncation_label(t) for t in (0.5, 1, 2.0, 1.25, "{truncation}")] == \
+        ["0.5", "1", "2", "1.25", "{truncation}"]
+
+
+def test_the_sweep_runs_cover_truncating_models_on_image_data_only():
+    suite = {**IMAGE_SUITE, "datasets": ["fashion-mnist", "ring-8"], "models": ["gan", "biggan"],
+             "evaluation": {"truncation_sweep": [0.5, 1]}}
+    assert truncation_runs(suite) == [("fashion-mnist", "biggan", 0, 0.5), ("fashion-mnist", "biggan", 0, 1.0),
+                                      ("fashion-mnist", "biggan", 1, 0.5), ("fashion-mnist", "biggan", 1, 1.0)]
+    assert truncation_runs({**suite, "evaluation": {}}) == []
+
+
+@pytest.mark.parametrize("method", ["run_dir", "samples_file", "metrics_file", "data_file",
+                                    "truncated_samples_file", "truncated_metrics_file"])
 def test_patterns_and_files_come_from_one_function(method):
     pattern = getattr(LAYOUT, method)()
-    values = {"dataset": "mnist", "model": "dcgan", "seed": 3, "extractor": "classifier", "split": "test"}
+    values = {"dataset": "mnist", "model": "dcgan", "seed": 3, "extractor": "classifier", "split": "test",
+              "truncation": 0.5}
     names = [name for name in values if "{" + name + "}" in pattern]
     assert getattr(LAYOUT, method)(**{n: values[n] for n in names}) == pattern.format(**values)

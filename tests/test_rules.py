@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gans.models import MODELS
 from test_workflow import REPO, workflow_copy
 
 SMOKE = yaml.safe_load((REPO / "benchmarks" / "smoke.yaml").read_text())
@@ -92,11 +93,15 @@ class PairsDCGAN(DCGAN):
 '''
 
 
+NO_SWEEP = SMOKE | {"evaluation": {k: v for k, v in SMOKE["evaluation"].items() if k != "truncation_sweep"}}
+TRUNCATING = {m for m in SMOKE["models"] if MODELS.get(m).supports_truncation} | {"dcgan-truncated"}
+
+
 def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     (work / "stand_ins.py").write_text(STAND_INS)
-    suite = SMOKE | {"models": SMOKE["models"] + ["dcgan-truncated", "dcgan-pairs"],
-                     "domain_tasks": {"dcgan-pairs": "edges"}}
-    suite["evaluation"] = SMOKE["evaluation"] | {"truncation": 0.7}
+    suite = NO_SWEEP | {"models": SMOKE["models"] + ["dcgan-truncated", "dcgan-pairs"],
+                        "domain_tasks": {"dcgan-pairs": "edges"}}
+    suite["evaluation"] = NO_SWEEP["evaluation"] | {"truncation": 0.7}
     commands = [line for line in dry_run(work, suite, "model_plugins=[stand_ins]").splitlines()
                 if "-m gans " in line]
     sample = {re.search(r"--run-dir \S+/(\w[\w-]*)/seed0", c).group(1): c
@@ -105,9 +110,26 @@ def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     assert set(sample) == set(train) == set(suite["models"])
     for model, command in sample.items():
         assert "--source-data results/data/fashion-mnist/test.pt" in command
-        assert ("--truncation 0.7" in command) == (model == "dcgan-truncated")
+        assert ("--truncation 0.7" in command) == (model in TRUNCATING)
         assert ("--domain-task edges" in command) == (model == "dcgan-pairs")
         assert ("--domain-task edges" in train[model]) == (model == "dcgan-pairs")
-    plain = dry_run(work, SMOKE)
+    plain = dry_run(work, NO_SWEEP)
     assert "--truncation" not in plain and "--domain-task" not in plain
     assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split
+
+
+def test_the_truncation_sweep_samples_and_evaluates_truncating_models_at_each_value(work):
+    (work / "stand_ins.py").write_text(STAND_INS)
+    suite = SMOKE | {"models": SMOKE["models"] + ["dcgan-truncated"], "seeds": [0, 1]}
+    suite["evaluation"] = SMOKE["evaluation"] | {"truncation_sweep": [0.5, 2]}
+    output = dry_run(work, suite, "model_plugins=[stand_ins]")
+    swept = re.findall(r"-m gans sample --run-dir \S+/([\w-]+)/seed(\d) .*--out "
+                       r"results/smoke/truncation/samples/fashion-mnist/\1/truncation(\S+)/seed\2\.pt "
+                       r".*--truncation (\S+) ", output)
+    expected = {(m, s, t, t) for m in TRUNCATING for s in "01" for t in ("0.5", "2")}
+    assert set(swept) == expected and len(swept) == len(expected)
+    evaluated = set(re.findall(r"--out results/smoke/truncation/metrics/fashion-mnist/classifier/"
+                               r"([\w-]+)/truncation(\S+)/seed(\d)\.json", output))
+    assert evaluated == {(m, t, s) for m in TRUNCATING for s in "01" for t in ("0.5", "2")}
+    headline = [c for c in output.splitlines() if "-m gans sample " in c and "/truncation/" not in c]
+    assert headline and not any("--truncation" in c for c in headline)  # headline: untruncated

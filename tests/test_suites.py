@@ -11,6 +11,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from gans.layout import truncating_models, truncation_runs, truncation_sweep
 from gans.suite import (DEFAULT_RESOURCES, SuiteError, check_suite, domain_task_for, load_checked_suite, load_suite,
                         rule_resources, truncation_for)
 
@@ -93,11 +94,58 @@ def test_truncation_is_off_unless_the_suite_asks(dcgan_truncates):
     assert truncation_for(smoke(), "dcgan") is None
 
 
+def without_truncating_models(suite: dict) -> dict:
+    """The suite without its models that sample truncated (and without its truncation sweep)."""
+    from gans.models import MODELS
+
+    suite["models"] = [m for m in suite["models"] if not MODELS.get(m).supports_truncation]
+    suite["evaluation"].pop("truncation_sweep", None)
+    return suite
+
+
 def test_truncation_for_a_suite_without_a_truncating_model_stops_at_start():
-    suite = smoke()
+    suite = without_truncating_models(smoke())
     suite["evaluation"]["truncation"] = 0.7
     with pytest.raises(SuiteError, match="evaluation.truncation: none of this suite's models"):
         check_suite(suite)
+
+
+def test_the_smoke_suite_sweeps_truncation_for_its_truncating_models():
+    suite = smoke()
+    assert truncation_sweep(suite) == [1.0] and truncating_models(suite) == ["biggan"]
+    assert truncation_runs(suite) == [("fashion-mnist", "biggan", 0, 1.0)]
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ([], "evaluation.truncation_sweep: must be a non-empty list"),
+    (0.5, "evaluation.truncation_sweep: must be a non-empty list"),
+    ([0.5, 0], "evaluation.truncation_sweep[1]: must be a positive number, got 0"),
+    ([True], "evaluation.truncation_sweep[0]: must be a positive number"),
+    (["1"], "evaluation.truncation_sweep[0]: must be a positive number"),
+    ([1, 1.0], "evaluation.truncation_sweep: values must be distinct"),
+])
+def test_a_bad_truncation_sweep_is_refused_naming_the_field(sweep, message):
+    suite = smoke()
+    suite["evaluation"]["truncation_sweep"] = sweep
+    with pytest.raises(SuiteError, match=re.escape(message)):
+        check_suite(suite)
+    if sweep != [1, 1.0]:  # equal numbers of two types: only the code sees them as one value
+        with pytest.raises(WorkflowError):
+            validate(suite, SCHEMA)
+
+
+def test_a_truncation_sweep_needs_a_model_that_samples_truncated_and_image_data(monkeypatch):
+    suite = without_truncating_models(smoke())
+    suite["evaluation"]["truncation_sweep"] = [0.5]
+    with pytest.raises(SuiteError, match="evaluation.truncation_sweep: none of this suite's models"):
+        check_suite(suite)
+    from gans.models.wgan_gp import WGANGP
+
+    monkeypatch.setattr(WGANGP, "supports_truncation", True)  # a toy model that samples truncated
+    toy = load_suite(REPO / "benchmarks" / "toy-2d.yaml")
+    toy["evaluation"]["truncation_sweep"] = [0.5]
+    with pytest.raises(SuiteError, match="truncation_sweep: the trade-off figure is drawn for image"):
+        check_suite(toy)
 
 
 def test_domain_tasks_name_two_domain_models_and_known_tasks(monkeypatch):

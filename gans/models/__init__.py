@@ -10,9 +10,11 @@ import importlib
 import os
 from typing import Iterable
 
+from gans.models import biggan  # noqa: F401  (registers "biggan")
 from gans.models import cgan  # noqa: F401  (registers "cgan")
 from gans.models import dcgan  # noqa: F401  (registers "dcgan")
 from gans.models import gan  # noqa: F401  (registers "gan")
+from gans.models import sagan  # noqa: F401  (registers "sagan")
 from gans.models import wgan  # noqa: F401  (registers "wgan")
 from gans.models import wgan_gp  # noqa: F401  (registers "wgan-gp")
 from gans.models.base import MODELS, GANVariant, build_model

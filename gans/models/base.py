@@ -9,7 +9,8 @@ A variant holds its method's math and nothing else. It declares (class attribute
   defaults               its documented hyper-parameters; a suite may override any, never add one;
   kind_defaults          per data kind, defaults that replace `defaults` (toy 2-D recipes);
   choice_defaults        per value of a choice key, defaults that come with it (CGAN's backbone);
-  protocol_notes         its documented deviations, shown in the report;
+  protocol_notes         its documented deviations, shown in the report (and `deviations(config)`
+                         for those a suite's config makes, flagged there too);
   latent_prior           "normal" or "uniform" (z_dim from the config);
   supports_truncation    whether evaluation may ask for truncated sampling;
   uses_budget            whether its schedule reads the step budget (then the budget is part of
@@ -128,6 +129,12 @@ class GANVariant(abc.ABC):
                 raise ValueError(f"{key} must be one of {sorted(by_value)}, got {value!r}")
             config.update(by_value[value])
         return {**config, **overrides}
+
+    @classmethod
+    def deviations(cls, config: Mapping[str, Any]) -> list[str]:
+        """What this resolved config turns off or changes of the method, one phrase each (a
+        technique of the paper set to 0 by a suite); the report flags them. None by default."""
+        return []
 
     @property
     def ema_decay(self) -> Optional[float]:

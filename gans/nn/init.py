@@ -15,3 +15,26 @@ def dcgan_init_(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
+
+
+WEIGHT_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
+
+
+def xavier_init_(module: nn.Module) -> None:
+    """Glorot-uniform weights and zero biases for every conv, linear and embedding layer (SAGAN's
+    official TF code); call before spectral normalisation."""
+    for m in module.modules():
+        if isinstance(m, WEIGHT_LAYERS):
+            nn.init.xavier_uniform_(m.weight)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+
+
+def orthogonal_init_(module: nn.Module) -> None:
+    """Orthogonal weights (Saxe et al. 2014) and zero biases for every conv, linear and embedding
+    layer (BigGAN's default G_init / D_init 'ortho'); call before spectral normalisation."""
+    for m in module.modules():
+        if isinstance(m, WEIGHT_LAYERS):
+            nn.init.orthogonal_(m.weight)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)

@@ -22,3 +22,23 @@ def uniform_latent(n: int, z_dim: int, generator: Optional[torch.Generator] = No
 
 
 LATENT_PRIORS: dict[str, LatentPrior] = {"normal": normal_latent, "uniform": uniform_latent}
+
+
+def resample_beyond(z: torch.Tensor, threshold: float, generator: Optional[torch.Generator] = None,
+                    max_rounds: int = 100_000) -> torch.Tensor:
+    """BigGAN's truncation trick: every entry of z ~ N(0, 1) with |z| > threshold is redrawn
+    (from the same generator, in a fixed order) until all lie within the threshold.
+
+    The result is N(0, 1) truncated to [-threshold, threshold]. A tiny threshold takes many rounds
+    (about 1 / P(|z| < threshold) redraws per entry), so the rounds are bounded.
+    """
+    if threshold <= 0:
+        raise ValueError(f"the truncation threshold must be positive, got {threshold}")
+    z = z.clone()
+    for _ in range(max_rounds):
+        outside = z.abs() > threshold
+        count = int(outside.sum())
+        if count == 0:
+            return z
+        z[outside] = torch.randn(count, generator=generator, device=z.device, dtype=z.dtype)
+    raise RuntimeError(f"truncation at {threshold}: entries still outside after {max_rounds} rounds")

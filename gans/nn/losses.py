@@ -26,3 +26,13 @@ def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
 def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """WGAN generator loss -mean f(G(z))."""
     return -fake_scores.mean()
+
+
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The hinge loss of SAGAN and BigGAN: mean relu(1 - D(x)) + mean relu(1 + D(G(z)))."""
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The generator's side of the hinge game: -mean D(G(z))."""
+    return -fake_scores.mean()

@@ -17,9 +17,10 @@ import pandas as pd
 
 from gans.io import write_text_atomic
 from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
-from gans.report import figures, layout, tables
+from gans.report import figures, layout, tables, truncation
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
-from gans.report.roadmap import REAL, is_conditional, model_year, roadmap_order
+from gans.report.roadmap import (REAL, config_deviations, is_conditional, model_year,
+                                 roadmap_order)
 from gans.report.store import COST_EXTRACTOR
 
 
@@ -75,6 +76,7 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         + (f", per-model steps {budget['model_steps']}" if budget.get("model_steps") else "")
         + (f"; config overrides {json.dumps(suite['model_config'])}" if suite.get("model_config")
            else "; every model at its documented defaults") + ".",
+        *deviation_lines(suite),
         # From the metrics files, not the suite: toy data is scored against the whole mixture.
         f"Evaluation: {tables.describe_values(scored, 'n_generated')} generated vs "
         f"{tables.describe_values(scored, 'n_real')} real samples of the "
@@ -90,6 +92,13 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
                  + f" (of {len(runs)}).")
     return lines
+
+
+def deviation_lines(suite: dict[str, Any]) -> list[str]:
+    """One flagged line when the suite's config turns off or changes part of a model's method."""
+    flagged = [f"{model}: {deviation}" for model in roadmap_order(suite["models"])
+               for deviation in config_deviations(model, suite.get("model_config", {}).get(model, {}))]
+    return [f"FLAGGED, the suite's config departs from the method: {'; '.join(flagged)}."] if flagged else []
 
 
 def truncation_text(scored: pd.DataFrame) -> str:
@@ -149,6 +158,10 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
                                           out / layout.precision_recall(dataset, extractor))
             parts.append(figure_markdown(layout.precision_recall(dataset, extractor),
                                          "precision vs recall"))
+        if layout.has_truncation_sweep(suite, dataset):
+            stem = layout.truncation_tradeoff(dataset, extractor)
+            truncation.plot_truncation_tradeoff(suite, results, dataset, extractor, out / stem)
+            parts += [truncation.readme_text(suite), figure_markdown(stem, "truncation trade-off")]
 
     stem = layout.cost_table(dataset)
     table = tables.cost_table(store, dataset, notes=environment[:1])

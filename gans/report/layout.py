@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from gans.layout import TOY_EXTRACTOR, dataset_kind, extractors_for
+from gans.layout import TOY_EXTRACTOR, dataset_kind, extractors_for, truncation_runs
 from gans.metrics import registry
 from gans.report.roadmap import is_conditional
 
@@ -71,6 +71,15 @@ def quality_vs_time(dataset: str, extractor: str) -> str:
     return f"figures/{headline_for(extractor).slug}-vs-time-{dataset}-{extractor}"
 
 
+def truncation_tradeoff(dataset: str, extractor: str) -> str:
+    return f"figures/truncation-{dataset}-{extractor}"
+
+
+def has_truncation_sweep(suite: Mapping[str, Any], dataset: str) -> bool:
+    """Whether the suite sweeps truncation for this dataset (then it gets the trade-off figure)."""
+    return any(run[0] == dataset for run in truncation_runs(suite))
+
+
 def training_curves(dataset: str) -> str:
     return f"figures/training-curves-{dataset}"
 
@@ -126,6 +135,10 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                 items.append(ReportItem(precision_recall(dataset, extractor) + ".png", "Metrics",
                                         "captions/precision_recall.rst",
                                         {**labels, "figure": "precision-recall"}))
+            if has_truncation_sweep(suite, dataset):
+                items.append(ReportItem(truncation_tradeoff(dataset, extractor) + ".png", "Metrics",
+                                        "captions/truncation_tradeoff.rst",
+                                        {**labels, "figure": "truncation trade-off"}))
         items += [
             ReportItem(cost_table(dataset) + ".html", "Cost", "captions/cost_table.rst",
                        {"dataset": dataset, "table": "cost"}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from gans.layout import REAL  # the real-vs-real floor, shown after every model
 
@@ -48,6 +48,13 @@ def protocol_notes(model: str) -> str:
     """The class's `protocol_notes` (its documented deviations), or "" when it has none."""
     cls = _registered_class(model)
     return str(getattr(cls, "protocol_notes", "") or "") if cls is not None else ""
+
+
+def config_deviations(model: str, overrides: Mapping[str, Any]) -> list[str]:
+    """What a suite's config overrides turn off or change of the model's method (the class's
+    `deviations` of its resolved config); none for an unregistered model."""
+    cls = _registered_class(model)
+    return list(cls.deviations(cls.resolve_config(overrides))) if cls is not None else []
 
 
 def roadmap_key(model: str) -> tuple[int, int, str]:
