@@ -26,3 +26,9 @@ def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
 def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """WGAN generator loss -mean f(G(z))."""
     return -fake_scores.mean()
+
+
+def logistic_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """StyleGAN's D loss: mean softplus(D(G(z))) + mean softplus(-D(x)), i.e. the sum (not the
+    mean) of the two cross-entropies, the scale the R1 weight gamma is quoted for."""
+    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
