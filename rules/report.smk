@@ -31,6 +31,7 @@ rule report:
         samples=samples_files(),
         losses=loss_files(),
         toy_data=toy_data_files(),
+        weights=style_mixing_weights(),
     output:
         index=LAYOUT.report_index(),
         figures=report_targets(),
