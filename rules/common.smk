@@ -10,6 +10,7 @@
 from gans.layout import (REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs,
                          truncation_runs)
 from gans.report import layout as report_layout
+from gans.report.roadmap import mixes_styles
 from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
                         steps_for, truncation_for)
 
@@ -97,6 +98,12 @@ def report_sources():
 def toy_data_files():
     """The toy report draws the true modes from the prepared train split."""
     return [LAYOUT.data_file(d, "train") for d in SUITE["datasets"] if dataset_kind(d) == "points"]
+
+
+def style_mixing_weights():
+    """The style-mixing figures generate images from the first seed's trained weights."""
+    return [LAYOUT.final_weights(d, m, SUITE["seeds"][0]) for d in SUITE["datasets"]
+            if dataset_kind(d) != "points" for m in SUITE["models"] if mixes_styles(m)]
 
 
 def report_targets():

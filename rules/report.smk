@@ -32,6 +32,7 @@ rule report:
         losses=loss_files(),
         toy_data=toy_data_files(),
         truncation=truncation_metric_files(),
+        weights=style_mixing_weights(),
     output:
         index=LAYOUT.report_index(),
         figures=report_targets(),

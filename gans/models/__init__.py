@@ -15,6 +15,8 @@ from gans.models import cgan  # noqa: F401  (registers "cgan")
 from gans.models import dcgan  # noqa: F401  (registers "dcgan")
 from gans.models import gan  # noqa: F401  (registers "gan")
 from gans.models import sagan  # noqa: F401  (registers "sagan")
+from gans.models import progan  # noqa: F401  (registers "progan")
+from gans.models import stylegan  # noqa: F401  (registers "stylegan")
 from gans.models import wgan  # noqa: F401  (registers "wgan")
 from gans.models import wgan_gp  # noqa: F401  (registers "wgan-gp")
 from gans.models.base import MODELS, GANVariant, build_model

@@ -36,3 +36,9 @@ def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tenso
 def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """The generator's side of the hinge game: -mean D(G(z))."""
     return -fake_scores.mean()
+
+
+def logistic_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """StyleGAN's D loss: mean softplus(D(G(z))) + mean softplus(-D(x)), i.e. the sum (not the
+    mean) of the two cross-entropies, the scale the R1 weight gamma is quoted for."""
+    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()

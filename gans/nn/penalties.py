@@ -1,4 +1,5 @@
-"""Constraints that keep a WGAN critic (roughly) 1-Lipschitz: weight clipping and the gradient penalty."""
+"""Constraints on a discriminator's gradients: WGAN's weight clipping and WGAN-GP's gradient penalty
+(a critic kept roughly 1-Lipschitz), and R1 (a flat D on the real data: StyleGAN)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,13 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], points: tor
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return weight * ((norms - 1) ** 2).mean()
+
+
+def r1_penalty(real_scores: torch.Tensor, reals: torch.Tensor, gamma: float = 10.0) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018, StyleGAN's): gamma / 2 * mean_i ||grad_x D(x_i)||^2 on reals.
+
+    `reals` must have required grad before D scored them as `real_scores` (one D pass serves
+    the loss and the penalty); create_graph=True makes the penalty train D (double backprop).
+    """
+    (grad,) = torch.autograd.grad(real_scores.sum(), reals, create_graph=True)
+    return gamma * 0.5 * grad.pow(2).flatten(1).sum(1).mean()

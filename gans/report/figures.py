@@ -28,6 +28,7 @@ from gans.grid import tile_images
 from gans.io import load_torch, write_atomic
 from gans.layout import ResultsLayout
 from gans.report.layout import headline_for
+from gans.report.phases import mark_phases
 from gans.report.roadmap import REAL, model_year, roadmap_order
 from gans.report.stats import MeanCI, mean_ci
 from gans.report.store import COST_EXTRACTOR
@@ -266,8 +267,9 @@ LOSS_PREFIX = "loss"  # loss_D, loss_G, ...; other logged numbers (critic_iters,
 
 def plot_training_curves(results: ResultsLayout, dataset: str, models: Sequence[str],
                          seeds: Sequence[int], stem: Path | str) -> list[Path]:
-    """One panel of losses (the loss_* columns) per model, mean over seeds with a min..max band,
-    and one panel with the Wasserstein estimate of every model that logs one (WGAN, WGAN-GP)."""
+    """One panel of losses (the loss_* columns) per model, mean over seeds with a min..max band
+    (dotted lines: growth phase boundaries of models that log them), and one panel with the
+    Wasserstein estimate of every model that logs one (WGAN, WGAN-GP)."""
     models = roadmap_order(models)
     losses = {m: read_losses(results, dataset, m, seeds) for m in models}
     with styled_figure(grid_size(len(models) + 1, MAX_COLUMNS["curves"], CURVE_PANEL)) as fig:
@@ -283,6 +285,7 @@ def plot_training_curves(results: ResultsLayout, dataset: str, models: Sequence[
                 curve = smoothed_over_seeds(frame, column)
                 ax.plot(curve.index, curve["mean"], lw=1, label=column)
                 ax.fill_between(curve.index, curve["min"], curve["max"], alpha=0.2)
+            mark_phases(ax, frame)  # growing models: where each resolution fades in and settles
             ax.set_xlabel("generator step")
             ax.legend(fontsize="x-small", loc="best")
         ax = axes[len(models)]

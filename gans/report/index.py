@@ -19,8 +19,9 @@ from gans.io import write_text_atomic
 from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
 from gans.report import figures, layout, tables, truncation
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
-from gans.report.roadmap import (REAL, config_deviations, is_conditional, model_year,
+from gans.report.roadmap import (REAL, config_deviations, is_conditional, mixes_styles, model_year,
                                  roadmap_order)
+from gans.report.style_mixing import plot_style_mixing
 from gans.report.store import COST_EXTRACTOR
 
 
@@ -181,6 +182,10 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
     for model in conditional_models(suite, store):
         figures.plot_class_grid(results, dataset, model, seeds[0], out / layout.class_grid(dataset, model))
         parts.append(figure_markdown(layout.class_grid(dataset, model), f"{model}: samples by class"))
+    for model in [m for m in roadmap_order(models) if mixes_styles(m)]:
+        plot_style_mixing(results, dataset, model, seeds[0], suite["name"],
+                          out / layout.style_mixing(dataset, model))
+        parts.append(figure_markdown(layout.style_mixing(dataset, model), f"{model}: style mixing"))
     return "\n".join(parts)
 
 

@@ -2,9 +2,9 @@
 
 All paths are relative to the report folder (reports/{suite}/). Tables come as .md, .html and
 .tex; figures as .png and .svg. The set of files depends only on the suite (its datasets, their
-kinds, the extractors and which models are conditional) and on whether the workflow has
-Inception weights, never on what the runs produced: a figure with nothing to show is still
-written, saying so. Where the results themselves live is gans/layout.py.
+kinds, the extractors and which models are conditional or mix styles) and on whether the
+workflow has Inception weights, never on what the runs produced: a figure with nothing to show
+is still written, saying so. Where the results themselves live is gans/layout.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from gans.layout import TOY_EXTRACTOR, dataset_kind, extractors_for, truncation_runs
 from gans.metrics import registry
-from gans.report.roadmap import is_conditional
+from gans.report.roadmap import is_conditional, mixes_styles
 
 TABLE_SUFFIXES = (".md", ".html", ".tex")
 FIGURE_SUFFIXES = (".png", ".svg")
@@ -92,6 +92,10 @@ def class_grid(dataset: str, model: str) -> str:
     return f"figures/class-grid-{dataset}-{model}"
 
 
+def style_mixing(dataset: str, model: str) -> str:
+    return f"figures/style-mixing-{dataset}-{model}"
+
+
 def toy_scatter(dataset: str) -> str:
     return f"figures/toy-scatter-{dataset}"
 
@@ -109,15 +113,19 @@ class ReportItem:
 
 
 def report_items(suite: Mapping[str, Any], inception: bool = False,
-                 conditional_models: Optional[Sequence[str]] = None) -> list[ReportItem]:
+                 conditional_models: Optional[Sequence[str]] = None,
+                 style_mixing_models: Optional[Sequence[str]] = None) -> list[ReportItem]:
     """The tables (HTML) and figures (PNG) worth showing in Snakemake's HTML report.
 
     `inception`: the workflow has Inception weights (image datasets get inception-v3-compat
     tables and figures too); `conditional_models` lists the models that get a class grid
-    (default: the registered conditional ones).
+    (default: the registered conditional ones), `style_mixing_models` those that get a
+    style-mixing figure (default: the registered ones that mix styles).
     """
     if conditional_models is None:
         conditional_models = [m for m in suite["models"] if is_conditional(m)]
+    if style_mixing_models is None:
+        style_mixing_models = [m for m in suite["models"] if mixes_styles(m)]
     items: list[ReportItem] = []
     for dataset in suite["datasets"]:
         points = dataset_kind(dataset) == "points"
@@ -155,16 +163,21 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
         items += [ReportItem(class_grid(dataset, m) + ".png", "Samples", "captions/class_grid.rst",
                              {"dataset": dataset, "figure": f"class grid {m}"})
                   for m in conditional_models if m in suite["models"]]
+        items += [ReportItem(style_mixing(dataset, m) + ".png", "Samples",
+                             "captions/style_mixing.rst",
+                             {"dataset": dataset, "figure": f"style mixing {m}"})
+                  for m in style_mixing_models if m in suite["models"]]
     return items
 
 
 def report_files(suite: Mapping[str, Any], inception: bool = False,
-                 conditional_models: Optional[Sequence[str]] = None) -> list[str]:
+                 conditional_models: Optional[Sequence[str]] = None,
+                 style_mixing_models: Optional[Sequence[str]] = None) -> list[str]:
     """Every file the report command writes (all formats), relative to the report folder."""
     files = [INDEX]
     for stem in [anchors_table()]:
         files += [stem + s for s in TABLE_SUFFIXES]
-    for item in report_items(suite, inception, conditional_models):
+    for item in report_items(suite, inception, conditional_models, style_mixing_models):
         stem, suffix = item.path.rsplit(".", 1)
         files += [stem + s for s in (TABLE_SUFFIXES if suffix == "html" else FIGURE_SUFFIXES)]
     return files

@@ -44,6 +44,12 @@ def is_conditional(model: str) -> bool:
     return cls is not None and getattr(cls, "task", "") == "conditional"
 
 
+def mixes_styles(model: str) -> bool:
+    """Whether the model can mix styles (`mix_styles`): it gets a style-mixing figure."""
+    cls = _registered_class(model)
+    return cls is not None and callable(getattr(cls, "mix_styles", None))
+
+
 def protocol_notes(model: str) -> str:
     """The class's `protocol_notes` (its documented deviations), or "" when it has none."""
     cls = _registered_class(model)
