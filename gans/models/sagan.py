@@ -118,9 +118,7 @@ def sagan_networks(spec: DataSpec, c: Mapping[str, Any]) -> tuple[nn.Module, nn.
                        4 * c["gf_dim"], c["g_attention_block"])
     D = ResNetProjectionDiscriminator(spec.channels, spec.num_classes, 2 * c["df_dim"],
                                       c["d_attention_block"])
-    for network in (G, D):
-        xavier_init_(network)
-        spectral_norm_all_(network)
+    G, D = (spectral_norm_all_(xavier_init_(network)) for network in (G, D))
     return G, D
 
 

@@ -215,14 +215,13 @@ class StyleGAN(GrowingGAN):
         "r1_gamma": 10.0, "style_mixing_prob": 0.9, "w_avg_beta": 0.995, "truncation_cutoff": 8,
         "ema_decay": 0.9956, "ema_start": 0,
     }
+    network_builders = {"image": stylegan_networks}
     supports_truncation = True
     protocol_notes: ClassVar[str] = (
         "Progressive growing from 8x8 as in v1; w_avg tracked on every training batch of w; "
         "EMA decay 0.9956 (half-life 10k images at minibatch 64); evaluation noise maps fixed "
         "per latent; optimizer state reset at every phase change; evaluation images clipped to "
         "[-1, 1] and nearest-upsampled to 32 px when a run ends below it.")
-
-    network_builders = {"image": stylegan_networks}
 
     def optimizer(self, network: str) -> OptimizerFactory:
         return adam(self.config)

@@ -20,14 +20,15 @@ def dcgan_init_(module: nn.Module, std: float = 0.02) -> None:
 WEIGHT_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 
 
-def xavier_init_(module: nn.Module) -> None:
+def xavier_init_(module: nn.Module) -> nn.Module:
     """Glorot-uniform weights and zero biases for every conv, linear and embedding layer (SAGAN's
-    official TF code); call before spectral normalisation."""
+    official TF code); call before spectral normalisation. Returns the module."""
     for m in module.modules():
         if isinstance(m, WEIGHT_LAYERS):
             nn.init.xavier_uniform_(m.weight)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
+    return module
 
 
 def orthogonal_init_(module: nn.Module) -> None:
