@@ -69,7 +69,7 @@ def test_style_mixing_figure_from_a_trained_run(tiny_data: Path, tmp_path: Path)
 
 def test_the_layout_names_a_style_mixing_figure_for_models_that_mix_styles() -> None:
     assert mixes_styles("stylegan") and not mixes_styles("progan") and not mixes_styles("nope")
-    suite = {"name": "s", "datasets": ["fashion-mnist"], "models": ["dcgan", "stylegan"],
+    suite = {"name": "s", "datasets": ["fashion-mnist"], "models": ["dcgan", "stylegan"], "seeds": [0],
              "evaluation": {"extractors": ["classifier"]}}
     files = layout.report_files(suite)
     assert "figures/style-mixing-fashion-mnist-stylegan.png" in files
