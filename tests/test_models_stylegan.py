@@ -155,6 +155,12 @@ def test_w_avg_tracks_the_training_ws_with_beta_0995() -> None:
     model.fake_images(8)
     expected = torch.lerp(G.mapping(z).mean(0), before, 0.995)
     assert torch.allclose(G.w_avg, expected, atol=1e-6) and not torch.equal(G.w_avg, before)
+    mixing = make(style_mixing_prob=1.0)  # the mixing latents are not tracked
+    torch.manual_seed(4)
+    z = mixing.draw_latent(8)
+    torch.manual_seed(4)
+    mixing.training_styles(8)
+    assert torch.allclose(mixing.G.w_avg, 0.005 * mixing.G.mapping(z).mean(0), atol=1e-6)
 
 
 # --------------------------------------------------------------------------- style mixing

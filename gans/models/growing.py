@@ -4,10 +4,16 @@ Before every step the variant reads where the schedule stands from the images th
 shown (`progress.images_seen`), sets G's and D's level and alpha, and shows D the real images at
 that resolution, blended with the same alpha (`real_images`). At every phase change (a new
 resolution starts fading in, or its fade-in ends) the optimizers start afresh, as the official
-code's `reset_opt_for_new_lod` does. The phase is the only state outside the networks (their
-level and alpha are buffers): it travels in `extra_state`, so a run resumed in the middle of a
-fade-in does not reset its optimizers a second time. Evaluation samples at the level G reached,
+code's `reset_opt_for_new_lod` does. Evaluation samples at the level G reached,
 nearest-upsampled to the data resolution.
+
+Growing never changes a network's structure: every block is built at the start and a network
+computes the blocks up to its level (the official code's `lod` does the same), so a checkpoint
+always has the same tensors and nothing is rebuilt on resume. The level and alpha are buffers of
+G and D; the EMA copy of G, a full copy made before training, takes G's buffers after every step
+(gans/nn/ema.py copies buffers), so it grows with G and averages each new block from its
+initial weights on. The phase is the only state outside the networks: it travels in
+`extra_state`, so a run resumed in the middle of a fade-in does not reset its optimizers again.
 """
 
 from __future__ import annotations

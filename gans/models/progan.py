@@ -26,7 +26,6 @@ resolution.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, Mapping
 
 import torch

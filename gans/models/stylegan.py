@@ -18,12 +18,13 @@ What makes it StyleGAN:
     gamma * 0.5 * ||grad D(x)||^2, every step; Adam(1e-3, beta1 0, beta2 0.99, eps 1e-8);
   * progressive growing from 8x8, as v1 trains (gans/models/growing.py), and an EMA of G for
     evaluation.
-Choices: the official code updates w_avg from every training batch of w (G's and D's fakes), so
-do we; its EMA of G has a half-life of 10k images, 0.9956 per step at its 32-px minibatch of 64,
-our default `ema_decay`. The per-pixel noise of evaluation samples is a fixed function of each
-latent (drawn from a generator seeded by the latent's bytes), so a sample depends on its latent
-alone, like every other model's, and the suite's latent bank stays the same for every model.
-Widths follow nf(stage) = min(fmap_base / 2^stage, fmap_max), 512 everywhere at 32 px by default.
+Choices: the official code updates w_avg from every training batch of w (G's and D's fakes; the
+first latents, not the mixing ones), so do we; its EMA of G has a half-life of 10k images, 0.9956
+per step at its 32-px minibatch of 64, our default `ema_decay`. The per-pixel noise of evaluation
+samples is a fixed function of each latent (drawn from a generator seeded by the latent's bytes),
+so a sample depends on its latent alone, like every other model's, and the suite's latent bank
+stays the same for every model. Widths follow nf(stage) = min(fmap_base / 2^stage, fmap_max),
+512 everywhere at 32 px by default.
 """
 
 from __future__ import annotations
@@ -229,7 +230,8 @@ class StyleGAN(GrowingGAN):
     # ----------------------------------------------------------------- training
     def training_styles(self, n: int) -> torch.Tensor:
         """[n, layers, w_dim] styles of a training minibatch: w from fresh z (tracked into
-        w_avg); with probability p, w of a second z from one crossover among the active layers."""
+        w_avg, as the official code tracks the first latents only); with probability p, w of a
+        second z from one crossover among the active layers."""
         G, c = self.G, self.config
         w = G.mapping(self.draw_latent(n))
         G.track_w_avg(w, c["w_avg_beta"])
@@ -237,7 +239,6 @@ class StyleGAN(GrowingGAN):
         if torch.rand(()) < c["style_mixing_prob"]:
             crossover = int(torch.randint(1, G.active_layers(), ()))
             w2 = G.mapping(self.draw_latent(n))
-            G.track_w_avg(w2, c["w_avg_beta"])
             first = torch.arange(G.num_layers, device=w.device).view(1, -1, 1) < crossover
             ws = torch.where(first, ws, G.broadcast(w2))
         return ws
