@@ -1,7 +1,7 @@
 """BigGAN: one shared class embedding read by every conditional BN, hierarchical z (blocks + 1
 chunks), projection D, spectral norm everywhere but the shared embedding, orthogonal
-regularisation of G, EMA of G for evaluation, truncation at sampling time only, the paper's
-optimisation (2 D steps, G 5e-5 / D 2e-4)."""
+regularisation of G, EMA of G for evaluation, truncation at sampling time only, StudioGAN's
+CIFAR optimisation (5 D steps, lr 2e-4 for both)."""
 
 from __future__ import annotations
 
@@ -136,18 +136,31 @@ def test_orthogonal_regularisation_adds_its_gradient_to_G_but_not_the_shared_emb
             assert torch.allclose(p.grad, expected, atol=1e-9), name
 
 
+def test_orthogonal_init_by_default_and_the_cifar_scripts_normal_init_on_request() -> None:
+    first = make().G.linear.parametrizations.weight.original.detach()  # 128 x 3: orthonormal columns
+    assert torch.allclose(first.t() @ first, torch.eye(first.shape[1]), atol=1e-5)
+    normal = make(init="N02").G.linear.parametrizations.weight.original.detach()
+    assert normal.std().item() == pytest.approx(0.02, rel=0.1)
+    assert config_deviations("biggan", {"init": "N02"}) == [
+        "N02 initialisation instead of the paper's orthogonal one"]
+    with pytest.raises(ValueError, match="init must be one of"):
+        make(init="kaiming")
+
+
 def test_orthogonal_regularisation_off_is_flagged() -> None:
     assert config_deviations("biggan", {}) == []
     flagged = config_deviations("biggan", {"ortho_reg": 0.0})
     assert len(flagged) == 1 and "orthogonal regularisation off" in flagged[0]
+    assert config_deviations("biggan", {"ema_decay": 0.0}) == [
+        "EMA of G off (ema_decay 0: evaluation uses the last G)"]
 
 
-def test_paper_optimisation_two_D_steps_per_G_step(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_studiogan_cifar_optimisation_five_D_steps_per_G_step(monkeypatch: pytest.MonkeyPatch) -> None:
     model = make()
-    assert model.batches_per_step(Progress()) == 2
+    assert model.batches_per_step(Progress()) == 5
     groups = {n: model.opts[n].param_groups[0] for n in ("G", "D")}
-    assert (groups["G"]["lr"], groups["D"]["lr"]) == (5e-5, 2e-4)
-    assert groups["G"]["betas"] == groups["D"]["betas"] == (0.0, 0.999)
+    assert (groups["G"]["lr"], groups["D"]["lr"]) == (2e-4, 2e-4)
+    assert groups["G"]["betas"] == groups["D"]["betas"] == (0.5, 0.999)
     import gans.models.biggan as biggan
 
     calls: list[str] = []
@@ -158,7 +171,7 @@ def test_paper_optimisation_two_D_steps_per_G_step(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(biggan, "add_orthogonal_regularization_",
                         lambda net, beta, exclude: calls.append(f"ortho {beta}") or regularize(net, beta, exclude))
     model.train_step(batch_for(model), Progress())
-    assert calls == ["D", "D", "ortho 0.0001", "G"]  # the orthogonal term just before G's update
+    assert calls == ["D"] * 5 + ["ortho 0.0001", "G"]  # the orthogonal term just before G's update
 
 
 def samples_for(model, labels: torch.Tensor, truncation) -> torch.Tensor:

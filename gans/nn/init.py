@@ -39,3 +39,13 @@ def orthogonal_init_(module: nn.Module) -> None:
             nn.init.orthogonal_(m.weight)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
+
+
+def normal_init_(module: nn.Module, std: float = 0.02) -> None:
+    """Weights ~ N(0, std) and zero biases for every conv, linear and embedding layer (BigGAN's
+    'N02', the init of its official CIFAR script); call before spectral normalisation."""
+    for m in module.modules():
+        if isinstance(m, WEIGHT_LAYERS):
+            nn.init.normal_(m.weight, 0.0, std)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
