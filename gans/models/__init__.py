@@ -11,6 +11,8 @@ import os
 from typing import Iterable
 
 from gans.models import cgan  # noqa: F401  (registers "cgan")
+from gans.models import cogan  # noqa: F401  (registers "cogan")
+from gans.models import cyclegan  # noqa: F401  (registers "cyclegan")
 from gans.models import dcgan  # noqa: F401  (registers "dcgan")
 from gans.models import gan  # noqa: F401  (registers "gan")
 from gans.models import wgan  # noqa: F401  (registers "wgan")

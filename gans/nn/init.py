@@ -15,3 +15,12 @@ def dcgan_init_(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.affine:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
+
+
+def xavier_init_(module: nn.Module, gain: float = 2 ** 0.5, bias: float = 0.1) -> None:
+    """CoGAN's init: conv / transposed-conv weights Xavier-uniform with `gain`, biases `bias`."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, bias)

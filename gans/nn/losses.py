@@ -26,3 +26,16 @@ def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
 def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """WGAN generator loss -mean f(G(z))."""
     return -fake_scores.mean()
+
+
+def least_squares_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN's D objective as CycleGAN weighs it: 0.5 * [MSE(D(x), 1) + MSE(D(G(z)), 0)] (any
+    score shape: a PatchGAN's map is averaged over its patches)."""
+    real = F.mse_loss(real_scores, torch.ones_like(real_scores))
+    fake = F.mse_loss(fake_scores, torch.zeros_like(fake_scores))
+    return 0.5 * (real + fake)
+
+
+def least_squares_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN's G objective MSE(D(G(z)), 1)."""
+    return F.mse_loss(fake_scores, torch.ones_like(fake_scores))
