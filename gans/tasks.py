@@ -8,14 +8,19 @@ task's fields instead of branching on its name:
     or held-out source-domain images (translation), or both; `uses_source_b`: held-out
     domain-B images too, for a task that translates both ways;
   * `outputs`: what `generate` returns, by name; `primary` is the output the image metrics score
-    (the others are kept in the samples file for task metrics and panels).
+    (the others are kept in the samples file for task metrics and panels);
+  * two-domain tasks also say what their images are, for the task metrics and the floors:
+    `output_domains` (the domain, "a" or "b", of each output), `pairs` (a domain-A and a
+    domain-B image made from one input: a pair the domain task's known transform can check) and
+    `cycles` (an input and its reconstruction); "source" and "source_b" name the evaluation
+    inputs (held-out domain-A and domain-B images).
 Adding a task is one `TASKS.register` call; nothing else needs to know its name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping, Optional
 
 import torch
 
@@ -45,6 +50,9 @@ class Task:
     uses_latents: bool = True
     uses_source: bool = False
     uses_source_b: bool = False
+    output_domains: Mapping[str, str] = field(default_factory=dict)
+    pairs: tuple[tuple[str, str], ...] = ()
+    cycles: tuple[tuple[str, str], ...] = ()
 
     def plan(self, n: int, spec: "DataSpec", source: Optional[torch.Tensor] = None,
              source_b: Optional[torch.Tensor] = None) -> EvalInput:
@@ -86,11 +94,16 @@ for _task in (
     Task("unconditional", "images from latents"),
     Task("conditional", "images from latents and class labels", conditional=True),
     Task("coupled", "a pair of images, one per domain, from one latent (trained on two unpaired "
-         "domains)", outputs=("a", "b"), primary="a", two_domain=True),
+         "domains)", outputs=("a", "b"), primary="a", two_domain=True,
+         output_domains={"a": "a", "b": "b"}, pairs=(("a", "b"),)),
     Task("translation", "held-out domain-A images translated to domain B and back, and held-out "
          "domain-B images to A and back (trained on two unpaired domains)",
          outputs=("translated", "reconstructed", "reverse_translated", "reverse_reconstructed"),
          primary="translated", two_domain=True, uses_latents=False, uses_source=True,
-         uses_source_b=True),
+         uses_source_b=True,
+         output_domains={"translated": "b", "reconstructed": "a", "reverse_translated": "a",
+                         "reverse_reconstructed": "b"},
+         pairs=(("source", "translated"),),
+         cycles=(("source", "reconstructed"), ("source_b", "reverse_reconstructed"))),
 ):
     TASKS.register(_task.name)(_task)

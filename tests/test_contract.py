@@ -285,6 +285,20 @@ def test_task_registry_fields() -> None:
         TASKS.get("translation").plan(4, IMAGE, torch.zeros(6, 1, 16, 16))
 
 
+def test_two_domain_tasks_say_what_their_images_are() -> None:
+    inputs = {"source": "a", "source_b": "b"}
+    for name in TASKS.names():
+        task = TASKS.get(name)
+        if not task.two_domain:
+            assert not (task.output_domains or task.pairs or task.cycles)
+            continue
+        assert set(task.output_domains) == set(task.outputs)
+        domain = {**inputs, **task.output_domains}
+        assert all((domain[x], domain[y]) == ("a", "b") for x, y in task.pairs)
+        assert all(domain[x] == domain[y] and x in inputs for x, y in task.cycles)
+    assert TASKS.get("translation").output_domains["translated"] == "b"
+
+
 def test_a_two_way_translation_plan_cuts_both_domains_to_the_shorter() -> None:
     translation = TASKS.get("translation")
     a, b = torch.zeros(5, 1, 16, 16), torch.ones(3, 1, 16, 16)
