@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from gans.data import DATASETS, DOMAIN_TASKS
+from gans.layout import is_floor
 from gans.models import MODELS
 from gans.tasks import TASKS
 
@@ -62,6 +63,8 @@ def load_suite(path: Path | str) -> dict[str, Any]:
 def check_suite(suite: dict[str, Any]) -> None:
     """Raise SuiteError for unknown models/datasets, impossible pairs, or bad per-model entries."""
     for i, name in enumerate(suite.get("models", [])):
+        if is_floor(name):
+            raise SuiteError(f"models[{i}]: {name!r} is the name of a real floor, not of a model")
         if name not in MODELS:
             raise SuiteError(f"models[{i}]: unknown model {name!r} (known: {', '.join(MODELS.names())})")
     for i, name in enumerate(suite.get("datasets", [])):

@@ -31,6 +31,7 @@ rule report:
         samples=samples_files(),
         losses=loss_files(),
         toy_data=toy_data_files(),
+        panel_data=panel_data_files(),
     output:
         index=LAYOUT.report_index(),
         figures=report_targets(),

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gans.models.base import MODELS, Citation, GANVariant, OptimizerFactory
+from gans.models.base import MODELS, Citation, GANVariant
 from gans.nn.init import dcgan_init_
 from gans.nn.losses import least_squares_discriminator_loss, least_squares_generator_loss
 from gans.nn.pool import ImagePool

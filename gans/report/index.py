@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional, Sequence
 import pandas as pd
 
 from gans.io import write_text_atomic
-from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
+from gans.layout import ResultsLayout, dataset_kind, domain_floors, extractors_for, runs
 from gans.report import figures, layout, tables
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.roadmap import REAL, is_conditional, model_year, roadmap_order
@@ -63,7 +63,8 @@ def environment_lines(statuses: Sequence[dict[str, Any]]) -> list[str]:
 
 def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     budget = suite.get("budget", {})
-    scored = store[store["extractor"] != COST_EXTRACTOR]
+    scored = store[(store["extractor"] != COST_EXTRACTOR) & store["domain_task"].isna()]
+    two_domain = store[(store["extractor"] != COST_EXTRACTOR) & store["domain_task"].notna()]
     models = ", ".join(f"{m} ({model_year(m) or '?'})" for m in roadmap_order(suite["models"]))
     lines = [
         f"Models, in roadmap order: {models}.",
@@ -85,6 +86,15 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         f"Truncation: {truncation_text(scored[scored['model'] != REAL])}.",
         "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
     ]
+    if len(two_domain):
+        tasks = ", ".join(f"{m} on {t}" for m, t in (suite.get("domain_tasks") or {}).items())
+        lines.append(
+            f"Two-domain models ({tasks}) are compared with the real test images of each domain of "
+            "their domain task, in tables of their own, each with its floor (real train images of "
+            "each domain): "
+            f"{tables.describe_values(two_domain, 'n_generated')} generated vs at most "
+            f"{tables.describe_values(two_domain, 'n_real')} real images per domain; a translation "
+            "model translates every held-out test image of domain A (and of B), never seen in training.")
     runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
     counts = runs["status"].value_counts()
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
@@ -131,13 +141,14 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
     points = dataset_kind(dataset) == "points"
     out = Path(results.report_dir)
     parts = [f"## {dataset}\n"]
+    main = store[store["domain_task"].isna()]  # compared with the dataset's real images
     for extractor in extractors_for(suite, dataset, inception):
         stem = layout.results_table(dataset, extractor)
         table = tables.results_table(store, dataset, extractor)
         tables.write_table(table, out / stem, f"{dataset}: results ({extractor} features)")
         headline = layout.headline_for(extractor)
-        figures.plot_progression(store, dataset, extractor, out / layout.progression(dataset, extractor))
-        figures.plot_quality_vs_time(store, dataset, extractor,
+        figures.plot_progression(main, dataset, extractor, out / layout.progression(dataset, extractor))
+        figures.plot_quality_vs_time(main, dataset, extractor,
                                      out / layout.quality_vs_time(dataset, extractor))
         parts += [f"### Results: {extractor} features\n", table_markdown(table, stem),
                   figure_markdown(layout.progression(dataset, extractor),
@@ -145,10 +156,17 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
                   figure_markdown(layout.quality_vs_time(dataset, extractor),
                                   f"{headline.label} vs training time")]
         if not points:
-            figures.plot_precision_recall(store, dataset, extractor,
+            figures.plot_precision_recall(main, dataset, extractor,
                                           out / layout.precision_recall(dataset, extractor))
             parts.append(figure_markdown(layout.precision_recall(dataset, extractor),
                                          "precision vs recall"))
+            for floor in domain_floors(suite):
+                stem = layout.domain_table(dataset, extractor, floor)
+                table = tables.domain_table(store, dataset, extractor, floor)
+                title = f"{dataset}: {floor.task} on {floor.domain_task} ({extractor} features)"
+                tables.write_table(table, out / stem, title)
+                parts += [f"### Two-domain: {floor.task} on {floor.domain_task}, {extractor} features\n",
+                          table_markdown(table, stem)]
 
     stem = layout.cost_table(dataset)
     table = tables.cost_table(store, dataset, notes=environment[:1])
@@ -168,6 +186,9 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
     for model in conditional_models(suite, store):
         figures.plot_class_grid(results, dataset, model, seeds[0], out / layout.class_grid(dataset, model))
         parts.append(figure_markdown(layout.class_grid(dataset, model), f"{model}: samples by class"))
+    for model in layout.two_domain_models(suite):
+        figures.plot_domain_panel(results, dataset, model, seeds[0], out / layout.domain_panel(dataset, model))
+        parts.append(figure_markdown(layout.domain_panel(dataset, model), f"{model}: two domains"))
     return "\n".join(parts)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from gans.layout import TOY_EXTRACTOR, dataset_kind, extractors_for
+from gans.layout import TOY_EXTRACTOR, DomainFloor, dataset_kind, domain_floors, extractors_for
 from gans.metrics import registry
 from gans.report.roadmap import is_conditional
 
@@ -87,6 +87,20 @@ def toy_scatter(dataset: str) -> str:
     return f"figures/toy-scatter-{dataset}"
 
 
+def domain_table(dataset: str, extractor: str, floor: DomainFloor) -> str:
+    return f"tables/{floor.task}-{floor.domain_task}-{dataset}-{extractor}"
+
+
+def domain_panel(dataset: str, model: str) -> str:
+    return f"figures/two-domain-{dataset}-{model}"
+
+
+def two_domain_models(suite: Mapping[str, Any]) -> list[str]:
+    """The suite's models trained on a domain task (each gets a panel)."""
+    tasks = suite.get("domain_tasks") or {}
+    return [m for m in suite["models"] if m in tasks]
+
+
 # --------------------------------------------------------------------------- the whole set
 @dataclass(frozen=True)
 class ReportItem:
@@ -126,6 +140,10 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                 items.append(ReportItem(precision_recall(dataset, extractor) + ".png", "Metrics",
                                         "captions/precision_recall.rst",
                                         {**labels, "figure": "precision-recall"}))
+                items += [ReportItem(domain_table(dataset, extractor, floor) + ".html", "Metrics",
+                                     "captions/domain_table.rst",
+                                     {**labels, "table": f"{floor.task} on {floor.domain_task}"})
+                          for floor in domain_floors(suite)]
         items += [
             ReportItem(cost_table(dataset) + ".html", "Cost", "captions/cost_table.rst",
                        {"dataset": dataset, "table": "cost"}),
@@ -142,6 +160,9 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
         items += [ReportItem(class_grid(dataset, m) + ".png", "Samples", "captions/class_grid.rst",
                              {"dataset": dataset, "figure": f"class grid {m}"})
                   for m in conditional_models if m in suite["models"]]
+        items += [ReportItem(domain_panel(dataset, m) + ".png", "Samples", "captions/domain_panel.rst",
+                             {"dataset": dataset, "figure": f"two-domain panel {m}"})
+                  for m in two_domain_models(suite)]
     return items
 
 
