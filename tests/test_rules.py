@@ -111,3 +111,25 @@ def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     plain = dry_run(work, SMOKE)
     assert "--truncation" not in plain and "--domain-task" not in plain
     assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split
+
+
+def test_two_domain_models_are_evaluated_against_their_domains_with_their_floors(work):
+    assert SMOKE["domain_tasks"] == {"cogan": "edges", "cyclegan": "sneaker-boot"}
+    commands = [line for line in dry_run(work, SMOKE).splitlines() if "-m gans " in line]
+    evaluate = {re.search(r"--out \S+/classifier/(\S+)/seed0\.json", c).group(1): c
+                for c in commands if "-m gans evaluate " in c}
+    features = "results/real-features/fashion-mnist/classifier"
+    assert f"--real {features}/sneaker-boot-b/test-n256.pt" in evaluate["cyclegan"]
+    assert f"--domain-real a={features}/sneaker-boot-a/test-n256.pt" in evaluate["cyclegan"]
+    assert f"--real {features}/edges-a/test-n256.pt" in evaluate["cogan"]
+    assert f"--domain-real b={features}/edges-b/test-n256.pt" in evaluate["cogan"]
+    for floor, model in (("real-coupled-edges", "cogan"), ("real-translation-sneaker-boot", "cyclegan")):
+        assert evaluate[floor].split("--real ")[1].split()[0] == evaluate[model].split("--real ")[1].split()[0]
+        assert "--source-data results/data/fashion-mnist/test.pt" in evaluate[floor]
+    for model in ("gan", "real"):
+        assert "--domain-real" not in evaluate[model] and "--source-data" not in evaluate[model]
+        assert f"--real {features}/test-n256.pt" in evaluate[model]
+    domain_features = [c for c in commands if "-m gans real-features" in c and "--domain-task" in c]
+    assert len(domain_features) == 4
+    floors = [c for c in commands if "-m gans sample-real" in c and "--domain-task" in c]
+    assert {re.search(r"--task (\S+)", c).group(1) for c in floors} == {"coupled", "translation"}

@@ -102,18 +102,32 @@ def test_truncation_for_a_suite_without_a_truncating_model_stops_at_start():
 def test_domain_tasks_name_two_domain_models_and_known_tasks(monkeypatch):
     from gans.models.dcgan import DCGAN
 
+    def with_tasks(**tasks) -> dict:
+        """The smoke suite with more domain tasks than its own (cogan's and cyclegan's)."""
+        suite = smoke()
+        return suite | {"domain_tasks": suite["domain_tasks"] | tasks}
+
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: 'dcgan' trains on one domain"):
-        check_suite(smoke() | {"domain_tasks": {"dcgan": "edges"}})
+        check_suite(with_tasks(dcgan="edges"))
     monkeypatch.setattr(DCGAN, "task", "coupled")  # DCGAN standing in for a two-domain model
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: 'dcgan' trains on two domains: name"):
         check_suite(smoke())
-    suite = smoke() | {"domain_tasks": {"dcgan": "edges"}}
+    suite = with_tasks(dcgan="edges")
     check_suite(suite)
     validate(suite, SCHEMA)
     assert domain_task_for(suite, "dcgan") == "edges" and domain_task_for(suite, "gan") is None
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: unknown task 'edges2shoes' .known: edges, "):
-        check_suite(smoke() | {"domain_tasks": {"dcgan": "edges2shoes"}})
+        check_suite(with_tasks(dcgan="edges2shoes"))
+    without = with_tasks(dcgan="edges")
+    without["models"] = [m for m in without["models"] if m != "cyclegan"]
     with pytest.raises(SuiteError, match="domain_tasks.cyclegan: 'cyclegan' is not in this suite's models"):
-        check_suite(smoke() | {"domain_tasks": {"cyclegan": "edges", "dcgan": "edges"}})
+        check_suite(without)
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: must be a task name"):
-        check_suite(smoke() | {"domain_tasks": {"dcgan": 3}})
+        check_suite(with_tasks(dcgan=3))
+
+
+def test_floor_names_are_not_model_names():
+    suite = smoke()
+    suite["models"] = ["real-coupled-edges"] + suite["models"]
+    with pytest.raises(SuiteError, match=re.escape("models[0]: 'real-coupled-edges' is the name of a real floor")):
+        check_suite(suite)

@@ -403,6 +403,8 @@ DOMAIN_PANELS: Mapping[str, tuple[tuple[str, ...], ...]] = {
 }
 PANEL_LABELS = {"a": "A", "b": "B", "source": "a", "translated": "A→B", "reconstructed": "A→B→A",
                 "source_b": "b", "reverse_translated": "B→A", "reverse_reconstructed": "B→A→B"}
+PANEL_TITLES = {"coupled": "pairs from one z (a column: A over B)",
+                "translation": "held-out images, translated and back"}
 PANEL_COLUMNS = 8
 PANEL_CELL_IN = 0.45
 
@@ -449,10 +451,8 @@ def plot_domain_panel(results: ResultsLayout, dataset: str, model: str, seed: in
     n_rows = max(1, len(rows))
     with styled_figure((1.2 + PANEL_CELL_IN * PANEL_COLUMNS, 0.8 + PANEL_CELL_IN * n_rows)) as fig:
         ax = fig.subplots()
-        title = "pairs from one z (each column: domain A over domain B)" \
-            if record is not None and record.get("task") == "coupled" else \
-            "held-out images translated and back (a column per image)"
-        ax.set_title(f"{model_label(model)} on {(record or {}).get('domain_task')}: {title}",
+        title = PANEL_TITLES.get((record or {}).get("task"), "")
+        ax.set_title(f"{model_label(model)}, {(record or {}).get('domain_task')}:\n{title}",
                      fontsize="small")
         if reason:
             note(ax, reason)
