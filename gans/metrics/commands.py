@@ -145,7 +145,8 @@ def _real_features(args: argparse.Namespace) -> int:
         record = compute_real_features(prepared, args.extractor, _extractor_options(args), n, args.device)
     except WeightsError as error:
         raise SystemExit(f"[real-features] {error}") from error
-    record.update(domain_task=args.domain_task, domain=args.domain)
+    if args.domain_task is not None:
+        record.update(domain_task=args.domain_task, domain=args.domain)
     save_torch_atomic(args.out, record)
     print(f"[real-features] {record['feature_dim']}-d features, extractor sha256 "
           f"{record['extractor_sha256'][:12]}, {record['extraction_s']:.1f} s -> {args.out}", flush=True)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional, Sequence
 import pandas as pd
 
 from gans.io import write_text_atomic
-from gans.layout import ResultsLayout, dataset_kind, domain_floors, extractors_for, runs
+from gans.layout import ResultsLayout, dataset_kind, domain_floors, extractors_for, is_floor, runs
 from gans.report import figures, layout, tables
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.roadmap import REAL, is_conditional, model_year, roadmap_order
@@ -65,6 +65,7 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     budget = suite.get("budget", {})
     scored = store[(store["extractor"] != COST_EXTRACTOR) & store["domain_task"].isna()]
     two_domain = store[(store["extractor"] != COST_EXTRACTOR) & store["domain_task"].notna()]
+    trained = store[(store["extractor"] != COST_EXTRACTOR) & ~store["model"].map(is_floor)]
     models = ", ".join(f"{m} ({model_year(m) or '?'})" for m in roadmap_order(suite["models"]))
     lines = [
         f"Models, in roadmap order: {models}.",
@@ -82,8 +83,8 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         f"{tables.describe_values(scored, 'real_split')} split; extractors "
         f"{', '.join(sorted(set(scored['extractor'].dropna())))}; the floor is "
         "a real train subset of the same size evaluated like a model.",
-        f"Quantization: {tables.describe_values(scored[scored['model'] != REAL], 'quantization')}.",
-        f"Truncation: {truncation_text(scored[scored['model'] != REAL])}.",
+        f"Quantization: {tables.describe_values(trained, 'quantization')}.",
+        f"Truncation: {truncation_text(trained)}.",
         "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
     ]
     if len(two_domain):
@@ -91,10 +92,9 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         lines.append(
             f"Two-domain models ({tasks}) are compared with the real test images of each domain of "
             "their domain task, in tables of their own, each with its floor (real train images of "
-            "each domain): "
-            f"{tables.describe_values(two_domain, 'n_generated')} generated vs at most "
-            f"{tables.describe_values(two_domain, 'n_real')} real images per domain; a translation "
-            "model translates every held-out test image of domain A (and of B), never seen in training.")
+            "each domain, as many as the model's samples; the sizes are in each table's caption). "
+            "A translation model translates every held-out test image of each domain, none seen in "
+            "training.")
     runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
     counts = runs["status"].value_counts()
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
