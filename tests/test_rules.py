@@ -95,7 +95,7 @@ class PairsDCGAN(DCGAN):
 def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     (work / "stand_ins.py").write_text(STAND_INS)
     suite = SMOKE | {"models": SMOKE["models"] + ["dcgan-truncated", "dcgan-pairs"],
-                     "domain_tasks": {"dcgan-pairs": "edges"}}
+                     "domain_tasks": SMOKE["domain_tasks"] | {"dcgan-pairs": "edges"}}
     suite["evaluation"] = SMOKE["evaluation"] | {"truncation": 0.7}
     commands = [line for line in dry_run(work, suite, "model_plugins=[stand_ins]").splitlines()
                 if "-m gans " in line]
@@ -106,9 +106,12 @@ def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     for model, command in sample.items():
         assert "--source-data results/data/fashion-mnist/test.pt" in command
         assert ("--truncation 0.7" in command) == (model == "dcgan-truncated")
-        assert ("--domain-task edges" in command) == (model == "dcgan-pairs")
-        assert ("--domain-task edges" in train[model]) == (model == "dcgan-pairs")
-    plain = dry_run(work, SMOKE)
+        task = suite["domain_tasks"].get(model)
+        assert ("--domain-task" in command) == (task is not None)
+        assert ("--domain-task" in train[model]) == (task is not None)
+        assert task is None or f"--domain-task {task}" in command and f"--domain-task {task}" in train[model]
+    plain = dry_run(work, SMOKE | {"models": [m for m in SMOKE["models"] if m not in SMOKE["domain_tasks"]],
+                                   "domain_tasks": {}})
     assert "--truncation" not in plain and "--domain-task" not in plain
     assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split
 
