@@ -71,6 +71,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--grid", default=None)
+    p.add_argument("--domain-task", default=None,
+                   help="the floor of a two-domain task: real images of each domain of this domain "
+                        "task, in the format of --task's samples")
+    p.add_argument("--task", default=None, help="with --domain-task: the two-domain task (coupled, ...)")
+    p.add_argument("--source-data", default=None,
+                   help="with --domain-task: the prepared test split (a task fed held-out images "
+                        "gets a floor as large as they are)")
     p.set_defaults(func=cmd_sample_real)
 
     p = subparsers.add_parser("list", help="registered models and datasets")
@@ -125,7 +132,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_sample_real(args: argparse.Namespace) -> int:
     from gans.sampling import real_subset, save_samples
 
-    record = real_subset(load_prepared(args.data), args.n, args.seed, args.suite)
+    if (args.domain_task is None) != (args.task is None):
+        raise SystemExit("sample-real: --domain-task and --task go together")
+    if args.domain_task is None:
+        record = real_subset(load_prepared(args.data), args.n, args.seed, args.suite)
+    else:
+        from gans.floors import domain_floor, floor_size
+
+        test = load_prepared(args.source_data) if args.source_data else None
+        n = floor_size(args.n, args.task, args.domain_task, test)
+        record = domain_floor(load_prepared(args.data), args.task, args.domain_task, n, args.seed,
+                              args.suite)
     save_samples(record, args.out, args.grid)
     print(f"[sample-real] {len(record['data'])} real images -> {args.out}", flush=True)
     return 0

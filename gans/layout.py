@@ -12,10 +12,14 @@ the results root and serve every suite; the rest lives in the suite's own folder
   <root>/data/{dataset}/{split}.pt                                   prepared split
   <root>/extractors/classifier-{dataset}.pt, .json                   domain classifier
   <root>/real-features/{dataset}/{extractor}/{split}-n{n}.pt          real features
+  <root>/real-features/{dataset}/{extractor}/{domain_task}-{domain}/{split}-n{n}.pt
+                                                                     one domain of a domain task
   <root>/logs/..., <root>/benchmarks/classifier-{dataset}.tsv        shared jobs' logs
   <suite>/runs/{dataset}/{model}/seed{seed}/                         final.pt, losses.csv, status.json
   <suite>/checkpoints/{dataset}/{model}/seed{seed}/                  resume source (undeclared)
-  <suite>/samples/{dataset}/{model}/seed{seed}.pt, .png              samples (model "real": the floor)
+  <suite>/samples/{dataset}/{model}/seed{seed}.pt, .png              samples (model "real": the floor;
+                                                                     "real-{task}-{domain_task}": the
+                                                                     floor of a two-domain task)
   <suite>/metrics/{dataset}/{extractor}/{model}/seed{seed}.json      one metrics record
   <suite>/truncation/samples/{dataset}/{model}/truncation{truncation}/seed{seed}.pt, .png
   <suite>/truncation/metrics/{dataset}/{extractor}/{model}/truncation{truncation}/seed{seed}.json
@@ -93,6 +97,19 @@ class ResultsLayout:
     def real_features_log(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
                           split: str = "{split}", n: Union[int, str] = "{n}") -> str:
         return f"{self.root}/logs/real-features/{dataset}-{extractor}-{split}-n{n}.log"
+
+    def domain_features(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                        domain_task: str = "{domain_task}", domain: str = "{domain}",
+                        split: str = "{split}", n: Union[int, str] = "{n}") -> str:
+        """Real features of one domain of a domain task in a split: of at most n images (all the
+        domain's images when it has fewer)."""
+        return f"{self.root}/real-features/{dataset}/{extractor}/{domain_task}-{domain}/{split}-n{n}.pt"
+
+    def domain_features_log(self, dataset: str = "{dataset}", extractor: str = "{extractor}",
+                            domain_task: str = "{domain_task}", domain: str = "{domain}",
+                            split: str = "{split}", n: Union[int, str] = "{n}") -> str:
+        return (f"{self.root}/logs/real-features/{dataset}-{extractor}-{domain_task}-{domain}-"
+                f"{split}-n{n}.log")
 
     # ------------------------------------------------------------------ one suite
     def run_dir(self, dataset: str = "{dataset}", model: str = "{model}", seed: Seed = "{seed}") -> str:
@@ -208,8 +225,8 @@ def runs(suite: Mapping[str, Any]) -> list[tuple[str, str, int]]:
 
 
 def evaluated_models(suite: Mapping[str, Any]) -> list[str]:
-    """The suite's models and the real floor: everything that gets samples and metrics."""
-    return [*suite["models"], REAL]
+    """The suite's models and the real floors: everything that gets samples and metrics."""
+    return [*suite["models"], REAL, *(floor.name for floor in domain_floors(suite))]
 
 
 def truncation_sweep(suite: Mapping[str, Any]) -> list[float]:
@@ -230,3 +247,58 @@ def truncation_runs(suite: Mapping[str, Any]) -> list[tuple[str, str, int, float
     sweep = truncation_sweep(suite)
     return [(d, m, int(s), t) for d in suite["datasets"] if dataset_kind(d) == "image"
             for m in truncating_models(suite) for s in suite["seeds"] for t in sweep]
+
+
+# --------------------------------------------------------------------------- two-domain floors
+@dataclass(frozen=True)
+class DomainFloor:
+    """The real floor of the models of one two-domain task on one domain task: real train images
+    of each domain in the task's samples format, evaluated like them (gans/floors.py)."""
+
+    task: str
+    domain_task: str
+
+    @property
+    def name(self) -> str:
+        return floor_name(self.task, self.domain_task)
+
+
+def floor_name(task: str, domain_task: str) -> str:
+    """The floor's name where a model's would be (samples, metrics, the store)."""
+    return f"{REAL}-{task}-{domain_task}"
+
+
+def is_floor(name: str) -> bool:
+    """Whether an evaluated name is a floor ("real" and "real-..." are not model names)."""
+    return name == REAL or name.startswith(f"{REAL}-")
+
+
+def model_task(model: str) -> str:
+    """A registered model's task (gans/tasks.py)."""
+    from gans.models import MODELS  # the registry loads every model: only when asked
+
+    return MODELS.get(model).task
+
+
+def domain_floors(suite: Mapping[str, Any]) -> list[DomainFloor]:
+    """One floor per (task, domain task) of the suite's two-domain models, in suite order."""
+    floors: dict[DomainFloor, None] = {}
+    for model, domain_task in (suite.get("domain_tasks") or {}).items():
+        if model in suite["models"]:
+            floors[DomainFloor(model_task(model), domain_task)] = None
+    return list(floors)
+
+
+def floor_of(suite: Mapping[str, Any], model: str) -> str:
+    """The floor a model is compared with: its two-domain task's, else the real subset's."""
+    domain_task = (suite.get("domain_tasks") or {}).get(model)
+    return REAL if domain_task is None else floor_name(model_task(model), domain_task)
+
+
+def two_domain_evaluation(suite: Mapping[str, Any], model: str) -> tuple[str, str] | None:
+    """(task, domain task) of a two-domain model or floor of the suite, None for the others."""
+    for floor in domain_floors(suite):
+        if model == floor.name:
+            return floor.task, floor.domain_task
+    domain_task = (suite.get("domain_tasks") or {}).get(model)
+    return None if domain_task is None else (model_task(model), domain_task)

@@ -32,15 +32,18 @@ def latent_bank_seed(suite: str, seed: int) -> int:
     return derive_seed("latent-bank", suite, seed)
 
 
-def source_images(domain_task: Optional[str], source_data: Optional[Path | str]) -> torch.Tensor:
-    """Held-out domain-A images (in [-1, 1]) of a domain task, from a prepared test split."""
+def source_images(domain_task: Optional[str],
+                  source_data: Optional[Path | str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Held-out domain-A and domain-B images (in [-1, 1]) of a domain task, from a prepared test
+    split."""
     from gans.data import DOMAIN_TASKS, load_prepared
 
     if not domain_task or source_data is None:
         raise ValueError("translation samples need the run's domain task and the prepared test "
                          "split (--source-data)")
-    source, _ = DOMAIN_TASKS.get(domain_task).test_pairs(load_prepared(source_data))
-    return uint8_to_float(source)
+    domains, prepared = DOMAIN_TASKS.get(domain_task), load_prepared(source_data)
+    source, _ = domains.test_pairs(prepared)
+    return uint8_to_float(source), uint8_to_float(domains.real_b(prepared))
 
 
 def generate_samples(run_dir: Path | str, n: int, suite: str, seed: int, device: str = "cpu",
@@ -49,14 +52,16 @@ def generate_samples(run_dir: Path | str, n: int, suite: str, seed: int, device:
     """Quantized samples of a finished run, as the samples-file record (see README: formats).
 
     `source_data` is the prepared test split (a path) that translation tasks take their held-out
-    source images from; other tasks ignore it. `truncation` (None: off) goes to the model's sampling.
+    source images (of both domains) from; other tasks ignore it. `truncation` (None: off) goes to
+    the model's sampling.
     """
     run_dir = Path(run_dir)
     status = json.loads((run_dir / "status.json").read_text())
     model = load_trained(run_dir, device)
     task = TASKS.get(model.task)
-    source = source_images(status.get("domain_task"), source_data) if task.uses_source else None
-    plan = task.plan(n, model.spec, source)
+    source, source_b = (source_images(status.get("domain_task"), source_data) if task.uses_source
+                        else (None, None))
+    plan = task.plan(n, model.spec, source, source_b)
     n = task.size(n, plan)
     image = model.spec.kind == "image"
     record: dict[str, Any] = {

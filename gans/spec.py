@@ -99,23 +99,25 @@ class EvalInput:
     """What an evaluation generator is given: latents, labels, or held-out source images.
 
     Which fields are set depends on the task (gans/tasks.py): latents for unconditional and
-    coupled models, latents and labels for conditional ones, source images for translation.
+    coupled models, latents and labels for conditional ones, source images for translation
+    (`source` from domain A; `source_b` from domain B for a task that translates both ways).
     """
 
     z: Optional[torch.Tensor] = None
     labels: Optional[torch.Tensor] = None
     source: Optional[torch.Tensor] = None
+    source_b: Optional[torch.Tensor] = None
 
     def __len__(self) -> int:
-        for t in (self.z, self.labels, self.source):
+        for t in (self.z, self.labels, self.source, self.source_b):
             if t is not None:
                 return int(t.shape[0])
         return 0
 
     def to(self, device: torch.device | str) -> "EvalInput":
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return EvalInput(move(self.z), move(self.labels), move(self.source))
+        return EvalInput(move(self.z), move(self.labels), move(self.source), move(self.source_b))
 
     def part(self, start: int, stop: int) -> "EvalInput":
         cut = lambda t: None if t is None else t[start:stop]  # noqa: E731
-        return EvalInput(cut(self.z), cut(self.labels), cut(self.source))
+        return EvalInput(cut(self.z), cut(self.labels), cut(self.source), cut(self.source_b))

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from gans.data import DATASETS, DOMAIN_TASKS
+from gans.layout import is_floor
 from gans.models import MODELS
 from gans.tasks import TASKS
 
@@ -97,6 +98,8 @@ def check_schema(suite: dict[str, Any], schema: Path | str = SUITE_SCHEMA) -> No
 def check_suite(suite: dict[str, Any]) -> None:
     """Raise SuiteError for unknown models/datasets, impossible pairs, or bad per-model entries."""
     for i, name in enumerate(suite.get("models", [])):
+        if is_floor(name):
+            raise SuiteError(f"models[{i}]: {name!r} is the name of a real floor, not of a model")
         if name not in MODELS:
             raise SuiteError(f"models[{i}]: unknown model {name!r} (known: {', '.join(MODELS.names())})")
     for i, name in enumerate(suite.get("datasets", [])):

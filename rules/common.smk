@@ -7,8 +7,9 @@
 #   in the interpreter Snakemake itself runs in (PY below: the project's .venv, or the conda env
 #   of environment.yml when Snakemake was started from it), so the software is the one the
 #   workflow was started with and is recorded per run (status.json provenance).
-from gans.layout import (REAL, ResultsLayout, dataset_kind, evaluated_models, extractors_for, runs,
-                         truncation_runs)
+from gans.layout import (REAL, ResultsLayout, dataset_kind, domain_floors, evaluated_models,
+                         extractors_for, floor_name, runs, truncation_runs, two_domain_evaluation)
+from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
 from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
@@ -35,6 +36,9 @@ wildcard_constraints:
     split="train|test",
     n=r"\d+",
     truncation=r"[0-9][0-9.e+-]*",
+    domain="a|b",
+    domain_task="[a-z0-9-]+",
+    task="|".join(name for name in TASKS.names() if TASKS.get(name).two_domain),
 
 
 def resources_of(name):
@@ -93,6 +97,11 @@ def samples_files():
 def report_sources():
     """Every result the store and the report are made from (rule all asks for them too)."""
     return [LAYOUT.store_file(), *metric_files(), *status_files(), *loss_files(), *samples_files()]
+def panel_data_files():
+    """Two-domain panels show held-out test images beside the model's."""
+    if not domain_floors(SUITE):
+        return []
+    return [LAYOUT.data_file(d, "test") for d in SUITE["datasets"] if dataset_kind(d) == "image"]
 
 
 def toy_data_files():
@@ -131,8 +140,44 @@ def extractor_inputs(wc):
 
 
 def real_reference(wc):
-    """Toy metrics compare with the mixture itself; image metrics with cached real features."""
+    """Toy metrics compare with the mixture itself; image metrics with cached real features (of
+    the primary output's domain for two-domain models and their floors)."""
     if wc.extractor == "toy":
         return LAYOUT.data_file(wc.dataset, "train")
+    two_domain = two_domain_evaluation(SUITE, wc.model)
+    if two_domain:
+        task = TASKS.get(two_domain[0])
+        return domain_reference(wc, two_domain[1], task.output_domains[task.primary])
     return LAYOUT.real_features(wc.dataset, wc.extractor, EVALUATION["real_split"],
                                 EVALUATION["n_real"])
+
+
+def domain_reference(wc, domain_task, domain):
+    return LAYOUT.domain_features(wc.dataset, wc.extractor, domain_task, domain,
+                                  EVALUATION["real_split"], EVALUATION["n_real"])
+
+
+def other_domains(wc):
+    """domain -> real features of the two-domain task's domains beyond the primary output's."""
+    two_domain = two_domain_evaluation(SUITE, wc.model)
+    if not two_domain or wc.extractor == "toy":
+        return {}
+    task = TASKS.get(two_domain[0])
+    primary = task.output_domains[task.primary]
+    return {d: domain_reference(wc, two_domain[1], d)
+            for d in sorted(set(task.output_domains.values()) - {primary})}
+
+
+def domain_inputs(wc):
+    """Two-domain evaluations: the other domains' features and the held-out test split."""
+    if not two_domain_evaluation(SUITE, wc.model) or wc.extractor == "toy":
+        return []
+    return [*other_domains(wc).values(), LAYOUT.data_file(wc.dataset, "test")]
+
+
+def domain_args(wc):
+    """--domain-real d=... for each other domain and --source-data for two-domain evaluations."""
+    if not two_domain_evaluation(SUITE, wc.model) or wc.extractor == "toy":
+        return ""
+    refs = " ".join(f"--domain-real {d}={path}" for d, path in other_domains(wc).items())
+    return f"{refs} --source-data {LAYOUT.data_file(wc.dataset, 'test')}"

@@ -43,11 +43,32 @@ rule real_features:
         "{params.extractor} --n {wildcards.n} --out {output} 2>&1 | tee {log}"
 
 
+rule real_features_domain:
+    """Real features of one domain of a two-domain task (at most n images of the split)."""
+    input:
+        data=LAYOUT.data_file(),
+        extractor=extractor_inputs,
+    output:
+        LAYOUT.domain_features(),
+    log:
+        LAYOUT.domain_features_log(),
+    resources:
+        **resources_of("real_features"),
+    params:
+        py=PY,
+        extractor=extractor_args,
+    shell:
+        "{params.py} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
+        "{params.extractor} --n {wildcards.n} --domain-task {wildcards.domain_task} "
+        "--domain {wildcards.domain} --out {output} 2>&1 | tee {log}"
+
+
 rule evaluate:
     input:
         samples=LAYOUT.samples_file(),
         real=real_reference,
         extractor=extractor_inputs,
+        domains=domain_inputs,
     output:
         LAYOUT.metrics_file(),
     log:
@@ -59,9 +80,11 @@ rule evaluate:
     params:
         py=PY,
         extractor=extractor_args,
+        domains=domain_args,
     shell:
         "{params.py} -m gans evaluate --samples {input.samples} --real {input.real} "
-        "--extractor {wildcards.extractor} {params.extractor} --out {output} 2>&1 | tee {log}"
+        "--extractor {wildcards.extractor} {params.extractor} {params.domains} --out {output} "
+        "2>&1 | tee {log}"
 
 
 rule evaluate_truncated:

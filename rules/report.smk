@@ -33,6 +33,7 @@ rule report:
         toy_data=toy_data_files(),
         truncation=truncation_metric_files(),
         weights=style_mixing_weights(),
+        panel_data=panel_data_files(),
     output:
         index=LAYOUT.report_index(),
         figures=report_targets(),

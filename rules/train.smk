@@ -117,4 +117,26 @@ rule sample_real:
         "--seed {wildcards.seed} --out {output.samples} --grid {output.grid} 2>&1 | tee {log}"
 
 
-ruleorder: sample_real > sample
+rule sample_real_domain:
+    """The floor of a two-domain task: real train images of each domain in its samples format."""
+    input:
+        data=LAYOUT.data_file(split="train"),
+        test=LAYOUT.data_file(split="test"),
+    output:
+        samples=LAYOUT.samples_file(model=floor_name("{task}", "{domain_task}")),
+        grid=LAYOUT.samples_grid(model=floor_name("{task}", "{domain_task}")),
+    log:
+        LAYOUT.sample_log(model=floor_name("{task}", "{domain_task}")),
+    resources:
+        **resources_of("sample_real"),
+    params:
+        py=PY,
+        n=EVALUATION["n_generated"],
+        suite=SUITE_NAME,
+    shell:
+        "{params.py} -m gans sample-real --data {input.data} --n {params.n} --suite {params.suite} "
+        "--seed {wildcards.seed} --domain-task {wildcards.domain_task} --task {wildcards.task} "
+        "--source-data {input.test} --out {output.samples} --grid {output.grid} 2>&1 | tee {log}"
+
+
+ruleorder: sample_real > sample_real_domain > sample

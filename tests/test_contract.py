@@ -124,12 +124,13 @@ class Coupled(Tiny):
 
 
 class Translator(Tiny):
-    """Maps source images to the other domain and back (CycleGAN's evaluation shape)."""
+    """Maps source images to the other domain and back, both ways (CycleGAN's evaluation shape)."""
 
     task = "translation"
 
     def generate(self, inputs: EvalInput, truncation: Optional[float] = None) -> dict[str, torch.Tensor]:
-        return {"translated": -inputs.source, "reconstructed": inputs.source}
+        return {"translated": -inputs.source, "reconstructed": inputs.source,
+                "reverse_translated": -inputs.source_b, "reverse_reconstructed": inputs.source_b}
 
 
 @pytest.fixture
@@ -304,6 +305,32 @@ def test_task_registry_fields() -> None:
     assert torch.equal(plan.labels, label_bank(7, 4))
     with pytest.raises(ValueError, match="source images"):
         TASKS.get("translation").plan(4, IMAGE)
+    with pytest.raises(ValueError, match="domain-B images"):
+        TASKS.get("translation").plan(4, IMAGE, torch.zeros(6, 1, 16, 16))
+
+
+def test_two_domain_tasks_say_what_their_images_are() -> None:
+    inputs = {"source": "a", "source_b": "b"}
+    for name in TASKS.names():
+        task = TASKS.get(name)
+        if not task.two_domain:
+            assert not (task.output_domains or task.pairs or task.cycles)
+            continue
+        assert set(task.output_domains) == set(task.outputs)
+        domain = {**inputs, **task.output_domains}
+        assert all((domain[x], domain[y]) == ("a", "b") for x, y in task.pairs)
+        assert all(domain[x] == domain[y] and x in inputs for x, y in task.cycles)
+    assert TASKS.get("translation").output_domains["translated"] == "b"
+
+
+def test_a_two_way_translation_plan_cuts_both_domains_to_the_shorter() -> None:
+    translation = TASKS.get("translation")
+    a, b = torch.zeros(5, 1, 16, 16), torch.ones(3, 1, 16, 16)
+    plan = translation.plan(10, IMAGE, a, b)
+    assert len(plan.source) == len(plan.source_b) == translation.size(10, plan) == 3
+    assert torch.equal(plan.part(1, 2).source_b, b[1:2])
+    drawn = translation.draw(None, plan, 3, torch.Generator())  # no latents: the model is not asked
+    assert drawn.source_b is plan.source_b and drawn.z is None
     with pytest.raises(ValueError, match="task must be one of"):
         DataSpec("x", 1, 8, 2, task="nonsense")
 
@@ -330,6 +357,8 @@ def test_translation_samples_come_from_held_out_source_images(registered, tiny_d
     source = torch.load(test_split, weights_only=False)["data"]
     assert record["task"] == "translation" and record["latent_bank_seed"] is None
     assert torch.equal(record["outputs"]["reconstructed"], source[:10])  # uint8 round trip
+    # the reverse direction starts from the held-out domain-B images (negatives of the test split)
+    assert torch.equal(record["outputs"]["reverse_reconstructed"], 255 - source[:10])
     with pytest.raises(ValueError, match="test split"):
         generate_samples(tmp_path / "run", 10, "t", 0)
 

@@ -124,3 +124,25 @@ def test_domain_tasks_need_uint8_images() -> None:
     points = {"data": torch.randn(10, 2), "labels": torch.zeros(10, dtype=torch.long), "kind": "points"}
     with pytest.raises(ValueError, match="need image data"):
         DOMAIN_TASKS.get("negative").train_domains(points)
+
+
+def test_held_out_domains_are_the_references_of_each_domain():
+    from gans.data import DOMAIN_TASKS
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (40, 1, 8, 8), generator=g, dtype=torch.uint8)
+    labels = torch.arange(40) % 10
+    test = {"data": images, "labels": labels, "dataset": "fashion-mnist", "split": "test",
+            "kind": "image", "num_classes": 10, "sha256": "x"}
+    negative, pair = DOMAIN_TASKS.get("negative"), DOMAIN_TASKS.get("sneaker-boot")
+    assert torch.equal(negative.held_out(test, "b")[0], 255 - images)
+    assert torch.equal(negative.held_out(test, "a")[1], labels) and negative.domain_class("b") is None
+    boots, boot_labels = pair.held_out(test, "b")
+    assert torch.equal(boots, images[labels == 9]) and set(boot_labels.tolist()) == {9}
+    assert (pair.domain_class("a"), pair.domain_class("b")) == (7, 9)
+    assert negative.known_transform and not negative.has_classes and pair.has_classes
+    with pytest.raises(TypeError, match="no known transform"):
+        pair.transform(images)
+    split = pair.held_out_split(test, "a")
+    assert torch.equal(split["data"], images[labels == 7]) and split["sha256"] != "x"
+    assert (split["domain_task"], split["domain"], split["split"]) == ("sneaker-boot", "a", "test")

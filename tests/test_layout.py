@@ -110,3 +110,31 @@ def test_patterns_and_files_come_from_one_function(method):
               "truncation": 0.5}
     names = [name for name in values if "{" + name + "}" in pattern]
     assert getattr(LAYOUT, method)(**{n: values[n] for n in names}) == pattern.format(**values)
+
+
+TWO_DOMAIN_SUITE = {"datasets": ["fashion-mnist"], "models": ["gan", "cogan", "cyclegan"], "seeds": [0],
+                    "domain_tasks": {"cogan": "edges", "cyclegan": "sneaker-boot"},
+                    "evaluation": {"extractors": ["classifier"]}}
+
+
+def test_two_domain_models_get_a_floor_per_task_and_domain_task():
+    from gans.layout import (DomainFloor, domain_floors, floor_of, is_floor, two_domain_evaluation)
+
+    assert domain_floors(TWO_DOMAIN_SUITE) == [DomainFloor("coupled", "edges"),
+                                               DomainFloor("translation", "sneaker-boot")]
+    assert evaluated_models(TWO_DOMAIN_SUITE) == ["gan", "cogan", "cyclegan", REAL, "real-coupled-edges",
+                                                  "real-translation-sneaker-boot"]
+    assert floor_of(TWO_DOMAIN_SUITE, "gan") == REAL
+    assert floor_of(TWO_DOMAIN_SUITE, "cyclegan") == "real-translation-sneaker-boot"
+    assert two_domain_evaluation(TWO_DOMAIN_SUITE, "real-coupled-edges") == ("coupled", "edges")
+    assert two_domain_evaluation(TWO_DOMAIN_SUITE, "cogan") == ("coupled", "edges")
+    assert two_domain_evaluation(TWO_DOMAIN_SUITE, "gan") is None
+    assert two_domain_evaluation(TWO_DOMAIN_SUITE, REAL) is None
+    assert all(is_floor(m) for m in evaluated_models(TWO_DOMAIN_SUITE)[3:]) and not is_floor("gan")
+
+
+def test_domain_features_live_beside_the_splits_features():
+    assert LAYOUT.domain_features("fashion-mnist", "classifier", "sneaker-boot", "b", "test", 10000) == \
+        "results/real-features/fashion-mnist/classifier/sneaker-boot-b/test-n10000.pt"
+    assert LAYOUT.domain_features() == \
+        "results/real-features/{dataset}/{extractor}/{domain_task}-{domain}/{split}-n{n}.pt"

@@ -43,8 +43,11 @@ def samples(model, n: int, seed: int) -> dict[str, torch.Tensor]:
     """n evaluation outputs of the model, inputs planned by its task (labels, source images) and
     latents drawn with a generator seeded by `seed`, as the sampler does."""
     task = TASKS.get(model.task)
-    source = torch.rand(n, *model.spec.sample_shape, generator=torch.Generator().manual_seed(99)) * 2 - 1
-    plan = task.plan(n, model.spec, source if task.uses_source else None)
+    g = torch.Generator().manual_seed(99)
+    source = torch.rand(n, *model.spec.sample_shape, generator=g) * 2 - 1
+    source_b = torch.rand(n, *model.spec.sample_shape, generator=g) * 2 - 1
+    plan = task.plan(n, model.spec, source if task.uses_source else None,
+                     source_b if task.uses_source_b else None)
     inputs = task.draw(model, plan, n, torch.Generator().manual_seed(seed))
     return model.sample(inputs)
 

@@ -100,7 +100,7 @@ TRUNCATING = {m for m in SMOKE["models"] if MODELS.get(m).supports_truncation} |
 def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     (work / "stand_ins.py").write_text(STAND_INS)
     suite = NO_SWEEP | {"models": SMOKE["models"] + ["dcgan-truncated", "dcgan-pairs"],
-                        "domain_tasks": {"dcgan-pairs": "edges"}}
+                        "domain_tasks": SMOKE["domain_tasks"] | {"dcgan-pairs": "edges"}}
     suite["evaluation"] = NO_SWEEP["evaluation"] | {"truncation": 0.7}
     commands = [line for line in dry_run(work, suite, "model_plugins=[stand_ins]").splitlines()
                 if "-m gans " in line]
@@ -111,9 +111,12 @@ def test_sample_and_train_get_source_data_truncation_and_domain_task(work):
     for model, command in sample.items():
         assert "--source-data results/data/fashion-mnist/test.pt" in command
         assert ("--truncation 0.7" in command) == (model in TRUNCATING)
-        assert ("--domain-task edges" in command) == (model == "dcgan-pairs")
-        assert ("--domain-task edges" in train[model]) == (model == "dcgan-pairs")
-    plain = dry_run(work, NO_SWEEP)
+        task = suite["domain_tasks"].get(model)
+        assert ("--domain-task" in command) == (task is not None)
+        assert ("--domain-task" in train[model]) == (task is not None)
+        assert task is None or f"--domain-task {task}" in command and f"--domain-task {task}" in train[model]
+    plain = dry_run(work, NO_SWEEP | {"models": [m for m in SMOKE["models"] if m not in SMOKE["domain_tasks"]],
+                                      "domain_tasks": {}})
     assert "--truncation" not in plain and "--domain-task" not in plain
     assert "--source-data results/data/fashion-mnist/test.pt" in plain  # always: sampling's real split
 
@@ -133,3 +136,25 @@ def test_the_truncation_sweep_samples_and_evaluates_truncating_models_at_each_va
     assert evaluated == {(m, t, s) for m in TRUNCATING for s in "01" for t in ("0.5", "2")}
     headline = [c for c in output.splitlines() if "-m gans sample " in c and "/truncation/" not in c]
     assert headline and not any("--truncation" in c for c in headline)  # headline: untruncated
+
+
+def test_two_domain_models_are_evaluated_against_their_domains_with_their_floors(work):
+    assert SMOKE["domain_tasks"] == {"cogan": "edges", "cyclegan": "sneaker-boot"}
+    commands = [line for line in dry_run(work, SMOKE).splitlines() if "-m gans " in line]
+    evaluate = {re.search(r"--out \S+/classifier/(\S+)/seed0\.json", c).group(1): c
+                for c in commands if "-m gans evaluate " in c}
+    features = "results/real-features/fashion-mnist/classifier"
+    assert f"--real {features}/sneaker-boot-b/test-n256.pt" in evaluate["cyclegan"]
+    assert f"--domain-real a={features}/sneaker-boot-a/test-n256.pt" in evaluate["cyclegan"]
+    assert f"--real {features}/edges-a/test-n256.pt" in evaluate["cogan"]
+    assert f"--domain-real b={features}/edges-b/test-n256.pt" in evaluate["cogan"]
+    for floor, model in (("real-coupled-edges", "cogan"), ("real-translation-sneaker-boot", "cyclegan")):
+        assert evaluate[floor].split("--real ")[1].split()[0] == evaluate[model].split("--real ")[1].split()[0]
+        assert "--source-data results/data/fashion-mnist/test.pt" in evaluate[floor]
+    for model in ("gan", "real"):
+        assert "--domain-real" not in evaluate[model] and "--source-data" not in evaluate[model]
+        assert f"--real {features}/test-n256.pt" in evaluate[model]
+    domain_features = [c for c in commands if "-m gans real-features" in c and "--domain-task" in c]
+    assert len(domain_features) == 4
+    floors = [c for c in commands if "-m gans sample-real" in c and "--domain-task" in c]
+    assert {re.search(r"--task (\S+)", c).group(1) for c in floors} == {"coupled", "translation"}

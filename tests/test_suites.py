@@ -154,19 +154,26 @@ def test_a_truncation_sweep_needs_a_model_that_samples_truncated_and_image_data(
 def test_domain_tasks_name_two_domain_models_and_known_tasks(monkeypatch):
     from gans.models.dcgan import DCGAN
 
+    def with_tasks(**tasks) -> dict:
+        """The smoke suite with more domain tasks than its own (cogan's and cyclegan's)."""
+        suite = smoke()
+        return suite | {"domain_tasks": suite["domain_tasks"] | tasks}
+
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: 'dcgan' trains on one domain"):
-        check_suite(smoke() | {"domain_tasks": {"dcgan": "edges"}})
+        check_suite(with_tasks(dcgan="edges"))
     monkeypatch.setattr(DCGAN, "task", "coupled")  # DCGAN standing in for a two-domain model
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: 'dcgan' trains on two domains: name"):
         check_suite(smoke())
-    suite = smoke() | {"domain_tasks": {"dcgan": "edges"}}
+    suite = with_tasks(dcgan="edges")
     check_suite(suite)
     validate(suite, SCHEMA)
     assert domain_task_for(suite, "dcgan") == "edges" and domain_task_for(suite, "gan") is None
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: unknown task 'edges2shoes' .known: edges, "):
-        check_suite(smoke() | {"domain_tasks": {"dcgan": "edges2shoes"}})
+        check_suite(with_tasks(dcgan="edges2shoes"))
+    without = with_tasks(dcgan="edges")
+    without["models"] = [m for m in without["models"] if m != "cyclegan"]
     with pytest.raises(SuiteError, match="domain_tasks.cyclegan: 'cyclegan' is not in this suite's models"):
-        check_suite(smoke() | {"domain_tasks": {"cyclegan": "edges", "dcgan": "edges"}})
+        check_suite(without)
     with pytest.raises(SuiteError, match="domain_tasks.dcgan: must be a task name"):
         check_suite(smoke() | {"domain_tasks": {"dcgan": 3}})
 
@@ -195,3 +202,11 @@ def test_a_bad_suite_file_gives_one_line_naming_file_and_field(tmp_path, edit, m
 def test_every_shipped_suite_loads_checked():
     for path in sorted((Path(__file__).resolve().parent.parent / "benchmarks").glob("*.yaml")):
         assert load_checked_suite(path)["name"] == path.stem
+        check_suite(with_tasks(dcgan=3))
+
+
+def test_floor_names_are_not_model_names():
+    suite = smoke()
+    suite["models"] = ["real-coupled-edges"] + suite["models"]
+    with pytest.raises(SuiteError, match=re.escape("models[0]: 'real-coupled-edges' is the name of a real floor")):
+        check_suite(suite)

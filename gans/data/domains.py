@@ -69,6 +69,7 @@ class DomainTask(ABC):
     name: str
     description: str
     known_transform: ClassVar[bool]  # True when domain B is a known function of domain A
+    has_classes: ClassVar[bool]      # True when each domain is one class of the dataset
 
     @abstractmethod
     def training_rows(self, prepared: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,6 +86,28 @@ class DomainTask(ABC):
     @abstractmethod
     def real_b(self, prepared_test: dict[str, Any]) -> torch.Tensor:
         """The real domain-B images of a held-out split, uint8."""
+
+    @abstractmethod
+    def held_out(self, prepared_test: dict[str, Any], domain: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The real images of domain "a" or "b" in a held-out split (uint8), and their labels:
+        the reference a generated domain is compared with."""
+
+    def domain_class(self, domain: str) -> Optional[int]:
+        """The dataset class that domain "a" or "b" is (class tasks), else None."""
+        return None
+
+    def held_out_split(self, prepared_test: dict[str, Any], domain: str) -> dict[str, Any]:
+        """Domain "a" or "b" of a held-out split as a prepared split of its own (same dataset and
+        split names, its own content hash), so real features can be computed on it as on any split."""
+        from gans.data.prepared import content_sha256  # prepared imports the sources: only when asked
+
+        images, labels = self.held_out(prepared_test, domain)
+        return {**prepared_test, "data": images, "labels": labels,
+                "sha256": content_sha256(images, labels), "domain_task": self.name, "domain": domain}
+
+    def transform(self, images: torch.Tensor) -> torch.Tensor:
+        """The known map from domain A to domain B (tasks with `known_transform` only)."""
+        raise TypeError(f"domain task {self.name!r} has no known transform from A to B")
 
     def train_domains(self, prepared: dict[str, Any]) -> TrainingDomains:
         """Domain A and domain B of a (train) split, from disjoint rows."""
@@ -107,6 +130,7 @@ class TransformTask(DomainTask):
     description: str
     transform: Callable[[torch.Tensor], torch.Tensor]
     known_transform: ClassVar[bool] = True
+    has_classes: ClassVar[bool] = False
 
     def training_rows(self, prepared: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         n = len(prepared["labels"])
@@ -124,6 +148,10 @@ class TransformTask(DomainTask):
     def real_b(self, prepared_test: dict[str, Any]) -> torch.Tensor:
         return self.transform(_images(prepared_test))
 
+    def held_out(self, prepared_test: dict[str, Any], domain: str) -> tuple[torch.Tensor, torch.Tensor]:
+        images = _images(prepared_test)
+        return {"a": images, "b": self.transform(images)}[domain], prepared_test["labels"]
+
 
 @dataclass(frozen=True)
 class ClassPairTask(DomainTask):
@@ -139,6 +167,7 @@ class ClassPairTask(DomainTask):
     class_b: int
     dataset: Optional[str] = None
     known_transform: ClassVar[bool] = False
+    has_classes: ClassVar[bool] = True
 
     def training_rows(self, prepared: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         return self._rows(prepared, self.class_a), self._rows(prepared, self.class_b)
@@ -151,6 +180,13 @@ class ClassPairTask(DomainTask):
 
     def real_b(self, prepared_test: dict[str, Any]) -> torch.Tensor:
         return _images(prepared_test)[self._rows(prepared_test, self.class_b)]
+
+    def held_out(self, prepared_test: dict[str, Any], domain: str) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = self._rows(prepared_test, self.domain_class(domain))
+        return _images(prepared_test)[rows], prepared_test["labels"][rows]
+
+    def domain_class(self, domain: str) -> Optional[int]:
+        return {"a": self.class_a, "b": self.class_b}[domain]
 
     def _rows(self, prepared: dict[str, Any], cls: int) -> torch.Tensor:
         if self.dataset is not None and prepared.get("dataset") != self.dataset:

@@ -56,8 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "split size takes a fixed seed-0 subset; n above it is an error.")
     p.add_argument("--data", required=True, help="prepared split (.pt)")
     p.add_argument("--extractor", required=True, choices=["classifier", "inception-v3-compat"])
-    p.add_argument("--n", type=int, required=True, help="number of real images")
+    p.add_argument("--n", type=int, required=True,
+                   help="number of real images (with --domain-task: at most; all the domain's when fewer)")
     p.add_argument("--out", required=True, help="features file to write (.pt)")
+    p.add_argument("--domain-task", default=None,
+                   help="features of one domain of this two-domain task (gans.data.DOMAIN_TASKS) "
+                        "in the split, instead of the whole split")
+    p.add_argument("--domain", choices=["a", "b"], default=None, help="with --domain-task: which domain")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_real_features)
 
@@ -71,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--real", required=True, help="real-features file, or the prepared file for toy data")
     p.add_argument("--extractor", required=True, choices=["classifier", "inception-v3-compat", "toy"])
     p.add_argument("--out", required=True, help="metrics JSON to write")
+    p.add_argument("--domain-real", action="append", default=[], metavar="DOMAIN=PATH",
+                   help="two-domain samples: the real-features file of another domain (a or b) of "
+                        "their domain task; --real is the one of their primary output's domain")
+    p.add_argument("--source-data", default=None,
+                   help="two-domain samples: the prepared test split their held-out inputs came from")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -122,13 +132,23 @@ def _real_features(args: argparse.Namespace) -> int:
     from gans.metrics.evaluate import compute_real_features
     from gans.metrics.weights import WeightsError
 
-    prepared = load_prepared(args.data)
-    print(f"[real-features] {prepared['dataset']}/{prepared['split']}: {args.n} of {len(prepared['data'])} "
+    prepared, n = load_prepared(args.data), args.n
+    if (args.domain_task is None) != (args.domain is None):
+        raise SystemExit("[real-features] --domain-task and --domain go together")
+    if args.domain_task is not None:
+        from gans.data import DOMAIN_TASKS
+
+        prepared = DOMAIN_TASKS.get(args.domain_task).held_out_split(prepared, args.domain)
+        n = min(n, len(prepared["data"]))
+        print(f"[real-features] domain {args.domain} of {args.domain_task}", flush=True)
+    print(f"[real-features] {prepared['dataset']}/{prepared['split']}: {n} of {len(prepared['data'])} "
           f"images, extractor {args.extractor}", flush=True)
     try:
-        record = compute_real_features(prepared, args.extractor, _extractor_options(args), args.n, args.device)
+        record = compute_real_features(prepared, args.extractor, _extractor_options(args), n, args.device)
     except WeightsError as error:
         raise SystemExit(f"[real-features] {error}") from error
+    if args.domain_task is not None:
+        record.update(domain_task=args.domain_task, domain=args.domain)
     save_torch_atomic(args.out, record)
     print(f"[real-features] {record['feature_dim']}-d features, extractor sha256 "
           f"{record['extractor_sha256'][:12]}, {record['timing']['extraction_s']:.1f} s "
@@ -161,7 +181,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         from gans.metrics.weights import WeightsError  # loads torch-fidelity: image data only
 
         try:
-            record = evaluate_images(samples, real, args.extractor, _extractor_options(args), args.device)
+            if samples.get("domain_task"):
+                record = _evaluate_two_domain(samples, real, args)
+            else:
+                record = evaluate_images(samples, real, args.extractor, _extractor_options(args), args.device)
         except WeightsError as error:
             raise SystemExit(f"[evaluate] {error}") from error
     record["timing"]["total_s"] = time.perf_counter() - started
@@ -169,3 +192,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     shown = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items() if v is not None)
     print(f"[evaluate] {record['status']}: {shown or 'no metrics'} -> {args.out}", flush=True)
     return 0
+
+
+def _evaluate_two_domain(samples: dict, real: dict, args: argparse.Namespace) -> dict:
+    """Two-domain samples: --real is their primary output's domain, --domain-real the others'."""
+    from gans.metrics.two_domain import evaluate_two_domain
+
+    references = {real.get("domain"): real}
+    for entry in args.domain_real:
+        domain, _, path = entry.partition("=")
+        if not path:
+            raise SystemExit(f"[evaluate] --domain-real takes DOMAIN=PATH, got {entry!r}")
+        references[domain] = torch.load(Path(path), map_location="cpu", weights_only=False)
+    prepared_test = load_prepared(args.source_data) if args.source_data else None
+    return evaluate_two_domain(samples, references, args.extractor, _extractor_options(args),
+                               prepared_test, args.device)

@@ -18,7 +18,18 @@ IMAGE = "image"                          # image samples under a feature extract
 CONDITIONAL_IMAGE = "conditional-image"  # labelled (class-conditional) image samples
 TOY = "toy"                              # 2D points against a Gaussian mixture
 COST = "cost"                            # training cost of a run
-KINDS = (IMAGE, CONDITIONAL_IMAGE, TOY, COST)
+COUPLED = "coupled"                      # pairs of two-domain images from one latent
+TRANSLATION = "translation"              # held-out images translated between two domains
+KINDS = (IMAGE, CONDITIONAL_IMAGE, TOY, COST, COUPLED, TRANSLATION)
+
+# The evaluation each task of gans/tasks.py gets on image data.
+TASK_KINDS: Mapping[str, str] = MappingProxyType({
+    "unconditional": IMAGE, "conditional": CONDITIONAL_IMAGE, "coupled": COUPLED,
+    "translation": TRANSLATION})
+
+# What a two-domain metric needs from the domain task (gans.data.domains.DomainTask flags).
+KNOWN_TRANSFORM = "known_transform"  # domain B is a known function of domain A
+HAS_CLASSES = "has_classes"          # each domain is one class of the dataset
 
 # Symbolic upper bounds: K is the number of classes (image data) or of modes (toy data).
 NUM_CLASSES = "K"
@@ -65,9 +76,15 @@ class Metric:
     kinds: frozenset[str]            # the evaluations that produce it
     domain: Domain
     shown: bool = True               # False: recorded in the store, left out of tables
+    needs: Optional[str] = None      # a domain-task flag it needs (KNOWN_TRANSFORM, HAS_CLASSES)
+    protocol: str = ""               # how it is computed, printed under the tables that show it
 
 
-_IMAGE_KINDS = frozenset({IMAGE, CONDITIONAL_IMAGE})
+_IMAGE_KINDS = frozenset({IMAGE, CONDITIONAL_IMAGE, COUPLED, TRANSLATION})
+_PAIR_KINDS = frozenset({COUPLED, TRANSLATION})
+_PAIR = ("a pair is a domain-A and a domain-B image made from one input (coupled: a and b of one "
+         "z; translation: a held-out a and G(a)); the domain task's known transform T maps the "
+         "A image to where the B image should be")
 
 _ENTRIES = (
     Metric("fid", "FID", True, _IMAGE_KINDS, NON_NEGATIVE),
@@ -82,6 +99,26 @@ _ENTRIES = (
     Metric("coverage", "Coverage", False, _IMAGE_KINDS, UNIT),
     Metric("class_accuracy", "Class acc.", False, frozenset({CONDITIONAL_IMAGE}), UNIT),
     Metric("intra_fid", "Intra-FID", True, frozenset({CONDITIONAL_IMAGE}), NON_NEGATIVE),
+    Metric("fid_b", "FID (b)", True, frozenset({COUPLED}), NON_NEGATIVE,
+           protocol="FID (b), KID (b): the domain-B images of the pairs against the real domain-B "
+                    "test images (FID, KID: the domain-A images against the real domain-A ones)"),
+    Metric("kid_b", "KID (b)", True, frozenset({COUPLED}), ANY_REAL),
+    Metric("fid_reverse_translated", "FID (B→A)", True, frozenset({TRANSLATION}), NON_NEGATIVE,
+           protocol="FID (B→A), KID (B→A): F(b) of the held-out domain-B images against the real "
+                    "domain-A test images (FID, KID: G(a) against the real domain-B ones)"),
+    Metric("kid_reverse_translated", "KID (B→A)", True, frozenset({TRANSLATION}), ANY_REAL),
+    Metric("pair_agreement", "Pair agreement", False, _PAIR_KINDS, UNIT, needs=KNOWN_TRANSFORM,
+           protocol="Pair agreement: share of pixels where T(A image) and the B image agree after "
+                    f"thresholding both at 128 of 255; {_PAIR}"),
+    Metric("pair_l1", "Pair L1", True, _PAIR_KINDS, UNIT, needs=KNOWN_TRANSFORM,
+           protocol="Pair L1: mean |T(A image) - B image| with pixels in [0, 1] (translation: "
+                    "the L1 of G(a) to the true T(a), a pair training never saw)"),
+    Metric("translation_accuracy", "Target-class acc.", False, _PAIR_KINDS, UNIT, needs=HAS_CLASSES,
+           protocol="Target-class acc.: share of the B images of the pairs (coupled: b; "
+                    "translation: G(a)) the domain classifier assigns to domain B's class"),
+    Metric("cycle_l1", "Cycle L1", True, frozenset({TRANSLATION}), UNIT,
+           protocol="Cycle L1: mean |F(G(a)) - a| and |G(F(b)) - b| over the held-out images of "
+                    "both domains, pixels in [0, 1]"),
     Metric("modes_covered", "Modes covered", False, frozenset({TOY}), Domain(0.0, NUM_CLASSES)),
     Metric("high_quality_share", "HQ share", False, frozenset({TOY}), UNIT),
     Metric("reverse_kl", "Reverse KL", True, frozenset({TOY}), Domain(0.0, LOG_NUM_CLASSES)),
@@ -102,11 +139,27 @@ def get(key: str) -> Metric:
         raise KeyError(f"unknown metric {key!r} (known: {', '.join(METRICS)})") from None
 
 
-def keys_for(kind: str) -> tuple[str, ...]:
-    """The keys an evaluation of this kind produces, in table order."""
+def keys_for(kind: str, domain_task: Optional[object] = None) -> tuple[str, ...]:
+    """The keys an evaluation of this kind produces, in table order; with a domain task, only
+    those whose needs it meets (a pair metric needs a known transform)."""
     if kind not in KINDS:
         raise ValueError(f"unknown evaluation kind {kind!r} (known: {', '.join(KINDS)})")
-    return tuple(key for key, entry in METRICS.items() if kind in entry.kinds)
+    return tuple(key for key, entry in METRICS.items() if kind in entry.kinds
+                 and (domain_task is None or applies(key, domain_task)))
+
+
+def applies(key: str, domain_task: object) -> bool:
+    """Whether a metric can be computed on a domain task (gans.data.domains.DomainTask)."""
+    needs = METRICS[key].needs
+    return needs is None or bool(getattr(domain_task, needs))
+
+
+def kind_of_task(task: str) -> str:
+    """The evaluation kind of an image task (gans/tasks.py)."""
+    try:
+        return TASK_KINDS[task]
+    except KeyError:
+        raise KeyError(f"no evaluation kind for task {task!r} (known: {', '.join(TASK_KINDS)})") from None
 
 
 def label(key: str) -> str:

@@ -12,6 +12,8 @@ from typing import Iterable
 
 from gans.models import biggan  # noqa: F401  (registers "biggan")
 from gans.models import cgan  # noqa: F401  (registers "cgan")
+from gans.models import cogan  # noqa: F401  (registers "cogan")
+from gans.models import cyclegan  # noqa: F401  (registers "cyclegan")
 from gans.models import dcgan  # noqa: F401  (registers "dcgan")
 from gans.models import gan  # noqa: F401  (registers "gan")
 from gans.models import sagan  # noqa: F401  (registers "sagan")

@@ -31,6 +31,16 @@ def xavier_init_(module: nn.Module) -> nn.Module:
     return module
 
 
+def cogan_init_(module: nn.Module, gain: float = 2 ** 0.5, bias: float = 0.1) -> None:
+    """CoGAN's init (its official PyTorch code): conv / transposed-conv weights Xavier-uniform with
+    `gain`, biases `bias`; linear layers keep PyTorch's default."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, bias)
+
+
 def orthogonal_init_(module: nn.Module) -> None:
     """Orthogonal weights (Saxe et al. 2014) and zero biases for every conv, linear and embedding
     layer (BigGAN's default G_init / D_init 'ortho'); call before spectral normalisation."""

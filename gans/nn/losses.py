@@ -42,3 +42,14 @@ def logistic_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Te
     """StyleGAN's D loss: mean softplus(D(G(z))) + mean softplus(-D(x)), i.e. the sum (not the
     mean) of the two cross-entropies, the scale the R1 weight gamma is quoted for."""
     return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+def least_squares_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN's D objective as CycleGAN weighs it: 0.5 * [MSE(D(x), 1) + MSE(D(G(z)), 0)] (any
+    score shape: a PatchGAN's map is averaged over its patches)."""
+    real = F.mse_loss(real_scores, torch.ones_like(real_scores))
+    fake = F.mse_loss(fake_scores, torch.zeros_like(fake_scores))
+    return 0.5 * (real + fake)
+
+
+def least_squares_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN's G objective MSE(D(G(z)), 1)."""
+    return F.mse_loss(fake_scores, torch.ones_like(fake_scores))

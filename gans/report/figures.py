@@ -11,7 +11,7 @@ import io
 import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import matplotlib
 import numpy as np
@@ -395,6 +395,77 @@ def plot_class_grid(results: ResultsLayout, dataset: str, model: str, seed: int,
         ax.set_yticks([2 + cell * (k + 0.5) for k in range(num_classes)],
                       [str(k) for k in range(num_classes)])
         ax.set_ylabel("class label")
+        return save_figure(fig, stem)
+
+
+# Two-domain panels: the images shown per column, in groups of rows (by task), with row labels.
+DOMAIN_PANELS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "coupled": (("a", "b"),),
+    "translation": (("source", "translated", "reconstructed"),
+                    ("source_b", "reverse_translated", "reverse_reconstructed")),
+}
+PANEL_LABELS = {"a": "A", "b": "B", "source": "a", "translated": "A→B", "reconstructed": "A→B→A",
+                "source_b": "b", "reverse_translated": "B→A", "reverse_reconstructed": "B→A→B"}
+PANEL_TITLES = {"coupled": "pairs from one z (a column: A over B)",
+                "translation": "held-out images, translated and back"}
+PANEL_COLUMNS = 8
+PANEL_CELL_IN = 0.45
+
+
+def domain_panel_rows(record: dict[str, Any], test_split: Optional[dict[str, Any]],
+                      columns: int = PANEL_COLUMNS) -> list[tuple[str, torch.Tensor]]:
+    """(label, images) rows of a two-domain model's panel: for a coupled task, each column is one
+    latent, domain A over domain B, two blocks of columns; for a translation task, each column is
+    one held-out image and where the model takes it and back, A first, then B."""
+    from gans.data import DOMAIN_TASKS
+    from gans.metrics.two_domain import INPUTS
+
+    task = record["task"]
+    images = {record["primary_output"]: record["data"], **record["outputs"]}
+    needs_inputs = any(name in INPUTS for group in DOMAIN_PANELS[task] for name in group)
+    if needs_inputs:
+        if test_split is None:
+            raise ValueError("a translation panel shows the held-out inputs: the test split is missing")
+        domains = DOMAIN_TASKS.get(record["domain_task"])
+        images.update({name: domains.held_out(test_split, d)[0] for name, d in INPUTS.items()})
+    blocks = 2 if len(DOMAIN_PANELS[task]) == 1 else 1
+    rows = []
+    for block in range(blocks):
+        picked = slice(block * columns, (block + 1) * columns)
+        for group in DOMAIN_PANELS[task]:
+            rows += [(PANEL_LABELS.get(name, name), images[name][picked]) for name in group]
+    return rows
+
+
+def plot_domain_panel(results: ResultsLayout, dataset: str, model: str, seed: int,
+                      stem: Path | str) -> list[Path]:
+    """A two-domain model's panel (see `domain_panel_rows`), one labelled row per image kind."""
+    record = load_samples(results, dataset, model, seed)
+    reason = _unusable(record, "image") or (
+        None if record.get("task") in DOMAIN_PANELS else f"no two-domain panel for {record.get('task')}")
+    test_file = Path(results.data_file(dataset, "test"))
+    rows = []
+    if not reason:
+        test = torch.load(test_file, map_location="cpu", weights_only=False) if test_file.is_file() else None
+        try:
+            rows = domain_panel_rows(record, test)
+        except ValueError as error:
+            reason = str(error)
+    n_rows = max(1, len(rows))
+    with styled_figure((1.2 + PANEL_CELL_IN * PANEL_COLUMNS, 0.8 + PANEL_CELL_IN * n_rows)) as fig:
+        ax = fig.subplots()
+        title = PANEL_TITLES.get((record or {}).get("task"), "")
+        ax.set_title(f"{model_label(model)}, {(record or {}).get('domain_task')}:\n{title}",
+                     fontsize="small")
+        if reason:
+            note(ax, reason)
+            return save_figure(fig, stem)
+        blank = torch.full_like(rows[0][1][0], 128)
+        cells = [image for _, images in rows
+                 for image in list(images) + [blank] * (PANEL_COLUMNS - len(images))]
+        show_image(ax, image_grid(torch.stack(cells), PANEL_COLUMNS))
+        cell = rows[0][1].shape[-2] + 2
+        ax.set_yticks([2 + cell * (k + 0.5) for k in range(len(rows))], [label for label, _ in rows])
         return save_figure(fig, stem)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional, Sequence
 import pandas as pd
 
 from gans.io import write_text_atomic
-from gans.layout import ResultsLayout, dataset_kind, extractors_for, runs
+from gans.layout import ResultsLayout, dataset_kind, domain_floors, extractors_for, is_floor, runs
 from gans.report import figures, layout, tables, truncation
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.roadmap import (REAL, config_deviations, is_conditional, mixes_styles, model_year,
@@ -65,7 +65,9 @@ def environment_lines(statuses: Sequence[dict[str, Any]]) -> list[str]:
 
 def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     budget = suite.get("budget", {})
-    scored = store[store["extractor"] != COST_EXTRACTOR]
+    scored = store[(store["extractor"] != COST_EXTRACTOR) & store["domain_task"].isna()]
+    two_domain = store[(store["extractor"] != COST_EXTRACTOR) & store["domain_task"].notna()]
+    trained = store[(store["extractor"] != COST_EXTRACTOR) & ~store["model"].map(is_floor)]
     models = ", ".join(f"{m} ({model_year(m) or '?'})" for m in roadmap_order(suite["models"]))
     lines = [
         f"Models, in roadmap order: {models}.",
@@ -84,10 +86,18 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         f"{tables.describe_values(scored, 'real_split')} split; extractors "
         f"{', '.join(sorted(set(scored['extractor'].dropna())))}; the floor is "
         "a real train subset of the same size evaluated like a model.",
-        f"Quantization: {tables.describe_values(scored[scored['model'] != REAL], 'quantization')}.",
-        f"Truncation: {truncation_text(scored[scored['model'] != REAL])}.",
+        f"Quantization: {tables.describe_values(trained, 'quantization')}.",
+        f"Truncation: {truncation_text(trained)}.",
         "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
     ]
+    if len(two_domain):
+        tasks = ", ".join(f"{m} on {t}" for m, t in (suite.get("domain_tasks") or {}).items())
+        lines.append(
+            f"Two-domain models ({tasks}) are compared with the real test images of each domain of "
+            "their domain task, in tables of their own, each with its floor (real train images of "
+            "each domain, as many as the model's samples; the sizes are in each table's caption). "
+            "A translation model translates every held-out test image of each domain, none seen in "
+            "training.")
     runs = store[(store["extractor"] == COST_EXTRACTOR) & (store["metric"] == "wall_time_s")]
     counts = runs["status"].value_counts()
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
@@ -141,13 +151,14 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
     points = dataset_kind(dataset) == "points"
     out = Path(results.report_dir)
     parts = [f"## {dataset}\n"]
+    main = store[store["domain_task"].isna()]  # compared with the dataset's real images
     for extractor in extractors_for(suite, dataset, inception):
         stem = layout.results_table(dataset, extractor)
         table = tables.results_table(store, dataset, extractor)
         tables.write_table(table, out / stem, f"{dataset}: results ({extractor} features)")
         headline = layout.headline_for(extractor)
-        figures.plot_progression(store, dataset, extractor, out / layout.progression(dataset, extractor))
-        figures.plot_quality_vs_time(store, dataset, extractor,
+        figures.plot_progression(main, dataset, extractor, out / layout.progression(dataset, extractor))
+        figures.plot_quality_vs_time(main, dataset, extractor,
                                      out / layout.quality_vs_time(dataset, extractor))
         parts += [f"### Results: {extractor} features\n", table_markdown(table, stem),
                   figure_markdown(layout.progression(dataset, extractor),
@@ -155,7 +166,7 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
                   figure_markdown(layout.quality_vs_time(dataset, extractor),
                                   f"{headline.label} vs training time")]
         if not points:
-            figures.plot_precision_recall(store, dataset, extractor,
+            figures.plot_precision_recall(main, dataset, extractor,
                                           out / layout.precision_recall(dataset, extractor))
             parts.append(figure_markdown(layout.precision_recall(dataset, extractor),
                                          "precision vs recall"))
@@ -163,6 +174,13 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
             stem = layout.truncation_tradeoff(dataset, extractor)
             truncation.plot_truncation_tradeoff(suite, results, dataset, extractor, out / stem)
             parts += [truncation.readme_text(suite), figure_markdown(stem, "truncation trade-off")]
+            for floor in domain_floors(suite):
+                stem = layout.domain_table(dataset, extractor, floor)
+                table = tables.domain_table(store, dataset, extractor, floor)
+                title = f"{dataset}: {floor.task} on {floor.domain_task} ({extractor} features)"
+                tables.write_table(table, out / stem, title)
+                parts += [f"### Two-domain: {floor.task} on {floor.domain_task}, {extractor} features\n",
+                          table_markdown(table, stem)]
 
     stem = layout.cost_table(dataset)
     table = tables.cost_table(store, dataset, notes=environment[:1])
@@ -186,6 +204,9 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
         plot_style_mixing(results, dataset, model, seeds[0], suite["name"],
                           out / layout.style_mixing(dataset, model))
         parts.append(figure_markdown(layout.style_mixing(dataset, model), f"{model}: style mixing"))
+    for model in layout.two_domain_models(suite):
+        figures.plot_domain_panel(results, dataset, model, seeds[0], out / layout.domain_panel(dataset, model))
+        parts.append(figure_markdown(layout.domain_panel(dataset, model), f"{model}: two domains"))
     return "\n".join(parts)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from gans.layout import TOY_EXTRACTOR, dataset_kind, extractors_for, truncation_runs
+from gans.layout import (TOY_EXTRACTOR, DomainFloor, dataset_kind, domain_floors, extractors_for,
+                         truncation_runs)
 from gans.metrics import registry
 from gans.report.roadmap import is_conditional, mixes_styles
 
@@ -100,6 +101,20 @@ def toy_scatter(dataset: str) -> str:
     return f"figures/toy-scatter-{dataset}"
 
 
+def domain_table(dataset: str, extractor: str, floor: DomainFloor) -> str:
+    return f"tables/{floor.task}-{floor.domain_task}-{dataset}-{extractor}"
+
+
+def domain_panel(dataset: str, model: str) -> str:
+    return f"figures/two-domain-{dataset}-{model}"
+
+
+def two_domain_models(suite: Mapping[str, Any]) -> list[str]:
+    """The suite's models trained on a domain task (each gets a panel)."""
+    tasks = suite.get("domain_tasks") or {}
+    return [m for m in suite["models"] if m in tasks]
+
+
 # --------------------------------------------------------------------------- the whole set
 @dataclass(frozen=True)
 class ReportItem:
@@ -147,6 +162,10 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                 items.append(ReportItem(truncation_tradeoff(dataset, extractor) + ".png", "Metrics",
                                         "captions/truncation_tradeoff.rst",
                                         {**labels, "figure": "truncation trade-off"}))
+                items += [ReportItem(domain_table(dataset, extractor, floor) + ".html", "Metrics",
+                                     "captions/domain_table.rst",
+                                     {**labels, "table": f"{floor.task} on {floor.domain_task}"})
+                          for floor in domain_floors(suite)]
         items += [
             ReportItem(cost_table(dataset) + ".html", "Cost", "captions/cost_table.rst",
                        {"dataset": dataset, "table": "cost"}),
@@ -167,6 +186,9 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                              "captions/style_mixing.rst",
                              {"dataset": dataset, "figure": f"style mixing {m}"})
                   for m in style_mixing_models if m in suite["models"]]
+        items += [ReportItem(domain_panel(dataset, m) + ".png", "Samples", "captions/domain_panel.rst",
+                             {"dataset": dataset, "figure": f"two-domain panel {m}"})
+                  for m in two_domain_models(suite)]
     return items
 
 

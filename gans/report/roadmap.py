@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Optional
 
-from gans.layout import REAL  # the real-vs-real floor, shown after every model
+from gans.layout import REAL, is_floor  # the real-vs-real floors, shown after every model
 
 # The eleven roadmap models, in roadmap order, with their years; used when a model is not
 # registered (yet) or its class leaves `year` unset.
@@ -64,9 +64,9 @@ def config_deviations(model: str, overrides: Mapping[str, Any]) -> list[str]:
 
 
 def roadmap_key(model: str) -> tuple[int, int, str]:
-    """Sort key: year, then roadmap position, then name; the real floor goes last."""
-    if model == REAL:
-        return (10_000, 0, model)
+    """Sort key: year, then roadmap position, then name; the real floors go last."""
+    if is_floor(model):
+        return (10_000, 0 if model == REAL else 1, model)
     year = model_year(model)
     return (year if year is not None else 9_999, ROADMAP_INDEX.get(model, len(ROADMAP)), model)
 

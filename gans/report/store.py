@@ -8,7 +8,9 @@ declares for a suite, found through the one results layout (gans/layout.py):
 The metric keys (and which evaluations produce them) come from gans.metrics.registry.
 Cost rows carry extractor "-". Every (model of the suite, dataset, seed) appears: a run without
 files is kept with status "missing", a diverged one with status "diverged"; neither has metric
-values, so nothing is silently dropped from a table.
+values, so nothing is silently dropped from a table. Rows of two-domain models and of their
+floors carry their task and domain task: they are compared with the real images of their
+domains, not with the dataset's, and are tabled apart (empty for the others).
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from typing import Any, Optional
 import pandas as pd
 
 from gans.io import write_atomic
-from gans.layout import TOY_EXTRACTOR, ResultsLayout, evaluated_models, extractors_for
+from gans.layout import (TOY_EXTRACTOR, ResultsLayout, evaluated_models, extractors_for,
+                         two_domain_evaluation)
 from gans.metrics import registry
-from gans.report.roadmap import REAL, is_conditional, model_year
+from gans.report.roadmap import is_conditional, model_year
 
 STORE_COLUMNS = [
     "suite", "dataset", "model", "year", "seed", "extractor", "metric", "value", "status",
     "n_generated", "n_real", "real_split", "extractor_sha256", "quantization", "truncation",
-    "checkpoint_rule", "step", "diverged_at",
+    "checkpoint_rule", "step", "diverged_at", "task", "domain_task",
 ]
 INTEGER_COLUMNS = ["year", "seed", "n_generated", "n_real", "step", "diverged_at"]
 FLOAT_COLUMNS = ["value", "truncation"]  # truncation: empty = off
@@ -65,16 +68,24 @@ def _finite_or_none(value: Any) -> Optional[float]:
     return value if pd.notna(value) else None
 
 
-def evaluation_kind(extractor: str, model: str) -> str:
-    """The registry's kind of evaluation a (extractor, model) pair gets."""
+def evaluation_kind(extractor: str, model: str, task: Optional[str] = None) -> str:
+    """The registry's kind of evaluation a (extractor, model) pair gets; `task`: the task of a
+    two-domain model or floor."""
     if extractor == TOY_EXTRACTOR:
         return registry.TOY
+    if task is not None:
+        return registry.kind_of_task(task)
     return registry.CONDITIONAL_IMAGE if is_conditional(model) else registry.IMAGE
 
 
-def expected_metrics(extractor: str, model: str) -> tuple[str, ...]:
+def expected_metrics(extractor: str, model: str, task: Optional[str] = None,
+                     domain_task: Optional[str] = None) -> tuple[str, ...]:
     """The metric keys a run is expected to have: a missing run gets these (empty) rows."""
-    return registry.keys_for(evaluation_kind(extractor, model))
+    if domain_task is None:
+        return registry.keys_for(evaluation_kind(extractor, model, task))
+    from gans.data import DOMAIN_TASKS
+
+    return registry.keys_for(evaluation_kind(extractor, model, task), DOMAIN_TASKS.get(domain_task))
 
 
 # --------------------------------------------------------------------------- building rows
@@ -97,7 +108,8 @@ def metric_rows(base: dict[str, Any], suite: dict[str, Any], status: Optional[di
     evaluation = suite.get("evaluation", {})
     protocol = (metrics or {}).get("protocol", {})
     values = (metrics or {}).get("metrics", {})
-    keys = list(values) or list(expected_metrics(extractor, base["model"]))
+    keys = list(values) or list(expected_metrics(extractor, base["model"], base.get("task"),
+                                                 base.get("domain_task")))
     shared = {
         **base, "extractor": extractor, "status": state,
         "n_generated": protocol.get("n_generated", evaluation.get("n_generated")),
@@ -143,10 +155,12 @@ def build_store(suite: dict[str, Any], results: ResultsLayout, inception: bool =
         extractors = extractors_for(suite, dataset, inception)
         for model in evaluated_models(suite):
             for seed in suite["seeds"]:
+                task, domain_task = two_domain_evaluation(suite, model) or (None, None)
                 base = {"suite": name, "dataset": dataset, "model": model,
-                        "year": model_year(model), "seed": int(seed)}
+                        "year": model_year(model), "seed": int(seed), "task": task,
+                        "domain_task": domain_task}
                 status = None
-                if model != REAL:
+                if model in suite["models"]:  # a trained model (not a floor)
                     status = _read_json(Path(results.status_file(dataset, model, seed)))
                     bench = read_benchmark(Path(results.train_benchmark(dataset, model, seed)))
                     rows += cost_rows(base, status, bench)

@@ -18,15 +18,18 @@ import pandas as pd
 from gans.io import write_text_atomic
 from gans.layout import TOY_EXTRACTOR
 from gans.metrics import registry
-from gans.report.roadmap import REAL, protocol_notes, roadmap_order
+from gans.layout import DomainFloor, is_floor
+from gans.report.roadmap import protocol_notes, roadmap_order
 from gans.report.stats import MeanCI, mean_ci
 from gans.report.store import COMPLETED, COST_EXTRACTOR, COST_METRICS, DIVERGED
 
 # Metric columns, labels, order and direction come from gans.metrics.registry: result tables
-# show its shown, non-cost metrics in its order (the within-run spreads is_std / kid_std are
-# hidden: the tables show the spread over training seeds), cost tables its cost metrics.
-RESULT_METRICS = tuple(key for key in registry.METRICS
-                       if registry.is_shown(key) and key not in COST_METRICS)
+# show its shown metrics of single-domain evaluations in its order (the within-run spreads
+# is_std / kid_std are hidden: the tables show the spread over training seeds), cost tables its
+# cost metrics, two-domain tables the metrics of their task's kind.
+RESULT_KINDS = frozenset({registry.IMAGE, registry.CONDITIONAL_IMAGE, registry.TOY})
+RESULT_METRICS = tuple(key for key, entry in registry.METRICS.items()
+                       if registry.is_shown(key) and entry.kinds & RESULT_KINDS)
 LOWER_IS_BETTER = tuple(key for key in RESULT_METRICS if registry.get(key).lower_is_better)
 NO_VALUE, NOT_APPLICABLE = "—", "n/a"
 FLOOR_LABEL = "real (floor)"
@@ -101,7 +104,7 @@ def _render(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     rows = []
     for _, rec in summary.iterrows():
         year = "" if rec["year"] is None or pd.isna(rec["year"]) else str(int(rec["year"]))
-        row = {"Model": FLOOR_LABEL if rec["model"] == REAL else rec["model"], "Year": year,
+        row = {"Model": FLOOR_LABEL if is_floor(rec["model"]) else rec["model"], "Year": year,
                "Status": rec["status"], "Seeds": seeds_cell(rec["n_completed"])}
         for metric in metrics:
             ci = rec[metric]
@@ -124,11 +127,40 @@ def _table(summary: pd.DataFrame, metrics: Sequence[str], caption: list[str]) ->
 
 
 def results_table(store: pd.DataFrame, dataset: str, extractor: str) -> Table:
-    """Every model (and the real floor) under one extractor on one dataset."""
-    subset = store[(store["dataset"] == dataset) & (store["extractor"] == extractor)]
+    """Every model compared with the dataset's real images (and the real floor) under one
+    extractor on one dataset; two-domain models have tables of their own (`domain_table`)."""
+    subset = store[(store["dataset"] == dataset) & (store["extractor"] == extractor)
+                   & store["domain_task"].isna()]
     metrics = metrics_in(subset, RESULT_METRICS)
     summary = summarize(subset, metrics)
     return _table(summary, metrics, protocol_caption(subset, extractor))
+
+
+def domain_table(store: pd.DataFrame, dataset: str, extractor: str, floor: DomainFloor) -> Table:
+    """The models of one two-domain task on one domain task, and their floor: the task's metrics
+    (registry kind of the task, those the domain task allows), each with its protocol."""
+    from gans.data import DOMAIN_TASKS
+
+    subset = store[(store["dataset"] == dataset) & (store["extractor"] == extractor)
+                   & (store["task"] == floor.task) & (store["domain_task"] == floor.domain_task)]
+    kind = registry.kind_of_task(floor.task)
+    preferred = [k for k in registry.keys_for(kind, DOMAIN_TASKS.get(floor.domain_task))
+                 if registry.is_shown(k)]
+    metrics = [m for m in metrics_in(subset, preferred) if m in preferred]
+    caption = protocol_caption(subset, extractor, metrics, floor_text=(
+        f"The floor row: real train images of each domain of {floor.domain_task}, in the task's "
+        "format, against the same real test images of each domain."))
+    reference = ("FID, KID, IS, precision/recall and density/coverage score the primary output "
+                 f"({_primary_output(floor.task)}) against the real {floor.domain_task} test images "
+                 "of its domain, not against the dataset's: not comparable with the results table.")
+    protocols = [registry.get(m).protocol for m in metrics if registry.get(m).protocol]
+    return _table(summarize(subset, metrics), metrics, [reference, *protocols, *caption])
+
+
+def _primary_output(task: str) -> str:
+    from gans.tasks import TASKS
+
+    return TASKS.get(task).primary
 
 
 def cost_table(store: pd.DataFrame, dataset: str, notes: Sequence[str] = ()) -> Table:
@@ -169,9 +201,12 @@ EXTRACTOR_NOTES = {
 }
 
 
-def protocol_caption(subset: pd.DataFrame, extractor: str) -> list[str]:
-    """How the numbers of one table were made, one statement per line."""
-    models = subset[subset["model"] != REAL]
+def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str] = LOWER_IS_BETTER,
+                     floor_text: str = "The floor row compares a real train subset with the same "
+                                       "real split.") -> list[str]:
+    """How the numbers of one table were made, one statement per line (`metrics`: those the
+    table shows, for the direction line)."""
+    models = subset[~subset["model"].map(is_floor)]
     sha = describe_values(subset.assign(extractor_sha256=subset["extractor_sha256"].str[:12]),
                           "extractor_sha256")
     seeds = ", ".join(str(s) for s in sorted(subset["seed"].dropna().unique()))
@@ -185,8 +220,9 @@ def protocol_caption(subset: pd.DataFrame, extractor: str) -> list[str]:
         f"{describe_values(models, 'step')}.",
         f"Training seeds {seeds}: mean ± 95% Student-t CI half-width over the seeds that gave a "
         "number (one seed: the mean only, no CI); (n=k) marks a metric with fewer seeds.",
-        f"Lower is better for {', '.join(registry.label(m) for m in LOWER_IS_BETTER)}; higher for "
-        "the rest. The floor row compares a real train subset with the same real split.",
+        f"Lower is better for "
+        f"{', '.join(registry.label(m) for m in metrics if registry.get(m).lower_is_better)}; "
+        f"higher for the rest. {floor_text}",
     ]
     if extractor in EXTRACTOR_NOTES:
         lines.append(EXTRACTOR_NOTES[extractor])
