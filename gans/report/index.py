@@ -174,6 +174,7 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
             stem = layout.truncation_tradeoff(dataset, extractor)
             truncation.plot_truncation_tradeoff(suite, results, dataset, extractor, out / stem)
             parts += [truncation.readme_text(suite), figure_markdown(stem, "truncation trade-off")]
+        if not points:
             for floor in domain_floors(suite):
                 stem = layout.domain_table(dataset, extractor, floor)
                 table = tables.domain_table(store, dataset, extractor, floor)

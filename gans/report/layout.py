@@ -162,6 +162,7 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                 items.append(ReportItem(truncation_tradeoff(dataset, extractor) + ".png", "Metrics",
                                         "captions/truncation_tradeoff.rst",
                                         {**labels, "figure": "truncation trade-off"}))
+            if not points:
                 items += [ReportItem(domain_table(dataset, extractor, floor) + ".html", "Metrics",
                                      "captions/domain_table.rst",
                                      {**labels, "table": f"{floor.task} on {floor.domain_task}"})
