@@ -109,3 +109,14 @@ def test_only_the_published_reports_are_tracked(path: str, ignored: bool) -> Non
     result = subprocess.run(["git", "-C", str(REPO), "check-ignore", "--no-index", "-q", path])
     assert result.returncode in (0, 1), "git check-ignore failed"
     assert (result.returncode == 0) == ignored
+
+
+SCALED_BY_1000 = re.compile(r"[x×] ?1000\b")
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.relative_to(REPO).as_posix())
+def test_kid_is_not_labelled_as_scaled(path: Path) -> None:
+    """KID is stored and shown as torch-fidelity's raw MMD² estimate (gans/metrics/scores.py):
+    no text may call it "(x 1000)"."""
+    found = [line for line in path.read_text().splitlines() if SCALED_BY_1000.search(line)]
+    assert not found, found
