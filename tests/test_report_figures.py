@@ -15,6 +15,7 @@ from PIL import Image
 
 from gans.layout import ResultsLayout
 from gans.report import figures, layout
+from gans.report.anchors import NOT_COMPARABLE
 from gans.report.store import STORE_COLUMNS
 from test_report_store import (IMAGE_SUITE, TOY_SUITE, run_command, store_of, write_results,
                                write_toy_results)
@@ -114,11 +115,23 @@ def test_report_readme_shows_the_tables_and_the_protocol(image_report):
 
 def test_published_numbers_are_kept_apart_from_ours(image_report):
     readme = (image_report / "README.md").read_text()
+    assert readme.count(NOT_COMPARABLE) == 1  # the caveat once, above the published tables
     ours, published = readme.split("## Published numbers (under their own protocols, not comparable)")
+    assert NOT_COMPARABLE in published
     assert "Parzen" not in ours and "StudioGAN" not in ours
     assert "Parzen log-likelihood 225 +- 2" in published and "FID 4.40" in published
     assert "| dcgan |" not in published.split("### Multi-model harnesses")[0].replace(
         "| dcgan | 2015 | CIFAR-10 |", "")  # only the anchor row, none of our rows
+
+
+def test_the_published_numbers_section_has_the_caveat_once(tmp_path):
+    from gans.report.index import write_anchors
+
+    section = write_anchors(tmp_path)
+    assert section.count(NOT_COMPARABLE) == 1
+    assert section.index(NOT_COMPARABLE) < section.index("### Paper headline results")
+    markdown = (tmp_path / f"{layout.anchors_table()}.md").read_text()
+    assert markdown.count(NOT_COMPARABLE) == 1  # the table files keep it as the caption
 
 
 def test_every_link_in_the_readme_exists(image_report):

@@ -219,15 +219,17 @@ def write_anchors(out: Path) -> str:
     harness = tables.Table(anchors["harnesses"], anchors["harnesses"].apply(
         lambda c: c.map(tables.latex_escape)), ["Same protocol, many models, as each source ran it."])
     stem = layout.anchors_table()
-    markdown = ("### Paper headline results\n\n" + tables.markdown_with_caption(paper)
-                + "\n### Multi-model harnesses\n\n" + tables.markdown_with_caption(harness))
-    write_text_atomic(out / f"{stem}.md", markdown)
+    harnesses = "\n### Multi-model harnesses\n\n" + tables.markdown_with_caption(harness)
+    write_text_atomic(out / f"{stem}.md", "### Paper headline results\n\n"
+                      + tables.markdown_with_caption(paper) + harnesses)
     write_text_atomic(out / f"{stem}.html", tables.html_document(paper, "Published: papers")
                       + tables.html_document(harness, "Published: harnesses"))
     write_text_atomic(out / f"{stem}.tex", tables.latex_document(paper, "tab:published-papers")
                       + "\n" + tables.latex_document(harness, "tab:published-harnesses"))
+    # The README states the caveat once, above both tables (the files carry it as a caption).
     return ("## Published numbers (under their own protocols, not comparable)\n\n"
-            f"{NOT_COMPARABLE}\n\n{markdown}\nAlso as [HTML]({stem}.html) and [LaTeX]({stem}.tex).\n")
+            f"{NOT_COMPARABLE}\n\n### Paper headline results\n\n{tables.to_markdown(paper.text)}"
+            f"{harnesses}\nAlso as [HTML]({stem}.html) and [LaTeX]({stem}.tex).\n")
 
 
 def build_report(suite: dict[str, Any], store: pd.DataFrame, results: ResultsLayout,
