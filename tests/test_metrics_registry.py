@@ -62,7 +62,7 @@ def test_tables_and_headlines_print_the_registry_labels(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "METRICS", MappingProxyType(relabelled))
     table = tables.results_table(store, "fashion-mnist", "classifier")
     assert "Frechet" in table.text.columns and "FID" not in table.text.columns
-    assert table.text.set_index("Model").loc["dcgan", "Frechet"] == "2.0 ± 2.5"
+    assert table.text.set_index("Model").loc["dcgan", "Frechet"] == "2.0 (1.0–3.0)"
     assert "IS spread" in table.text.columns  # shown now: after the known columns
     assert "Lower is better for FID" not in " ".join(table.caption)
     assert layout.headline_for("classifier").label == "Frechet"

@@ -104,9 +104,9 @@ def image_report(image_results, tmp_path_factory) -> Path:
 
 def test_report_readme_shows_the_tables_and_the_protocol(image_report):
     readme = (image_report / "README.md").read_text()
-    assert "| dcgan | 2015 | completed | 3 | 2.0 ± 2.5 |" in readme
+    assert "| dcgan | 2015 | completed | 3 | 2.0 (1.0–3.0) |" in readme
     assert "| gan | 2014 | missing | 0 | — |" in readme
-    assert "| wgan | 2017 | completed 1/3, diverged 2/3 | 1 (no CI) | 5 |" in readme
+    assert "| wgan | 2017 | completed 1/3, diverged 2/3 | 1 (no interval) | 5 |" in readme
     assert "| real (floor) |" in readme
     for expected in ("Training seeds: 0, 1, 2", "Code version: test-1234", "torch 2.14.1",
                      "Python 3.11.2", "device cpu", "### Training cost"):
@@ -162,7 +162,7 @@ def test_toy_report_has_a_scatter_and_no_precision_recall(tmp_path):
     assert written == set(layout.report_files(TOY_SUITE))
     assert "figures/toy-scatter-ring-8.png" in written
     assert not any("precision-recall" in name for name in written)
-    assert "| dcgan | 2015 | completed | 1 (no CI) | 6 |" in (out / "README.md").read_text()
+    assert "| dcgan | 2015 | completed | 1 (no interval) | 6 |" in (out / "README.md").read_text()
 
 
 def test_report_without_a_store_says_to_aggregate_first(tmp_path):

@@ -22,7 +22,7 @@ from scipy import stats
 from gans.layout import ResultsLayout
 from gans.report import commands
 from gans.report.roadmap import ROADMAP, roadmap_order
-from gans.report.stats import mean_ci
+from gans.report.stats import RANGE, SINGLE, STUDENT_T, seed_interval
 from gans.report.store import (COST_METRICS, STORE_COLUMNS, build_store, load_store,
                                read_benchmark, write_store)
 
@@ -196,19 +196,20 @@ def value(store: pd.DataFrame, **where: Any) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- statistics
-def test_mean_ci_matches_student_t():
-    ci = mean_ci([1.0, 2.0, 3.0])
-    assert ci.mean == pytest.approx(2.0)
-    assert ci.half_width == pytest.approx(stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3))
-    assert ci.half_width == pytest.approx(2.4841, abs=1e-4)  # t(0.975, 2) = 4.3027
-    assert ci.n == 3
+def test_seed_interval_is_student_t_from_five_seeds_and_the_range_below():
+    interval = seed_interval([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    half = stats.t.ppf(0.975, 5) * math.sqrt(3.5) / math.sqrt(6)
+    assert interval.mean == pytest.approx(3.5) and interval.n == 6 and interval.method == STUDENT_T
+    assert (interval.lo, interval.hi) == pytest.approx((3.5 - half, 3.5 + half))
+    three = seed_interval([1.0, 2.0, 3.0])  # a t interval would be 2 ± 2.48
+    assert (three.mean, three.lo, three.hi, three.method) == (2.0, 1.0, 3.0, RANGE)
 
 
-def test_mean_ci_skips_missing_values_and_has_no_interval_for_one_seed():
-    ci = mean_ci([4.0, None, float("nan")])
-    assert (ci.mean, ci.half_width, ci.n, ci.has_ci) == (4.0, None, 1, False)
-    assert mean_ci([]).mean is None
-    assert mean_ci([2.0, 4.0]).half_width == pytest.approx(stats.t.ppf(0.975, 1) * math.sqrt(2) / math.sqrt(2))
+def test_seed_interval_skips_missing_values_and_has_no_interval_for_one_seed():
+    interval = seed_interval([4.0, None, float("nan")])
+    assert (interval.mean, interval.lo, interval.n, interval.has_interval) == (4.0, None, 1, False)
+    assert interval.method == SINGLE and seed_interval([]).mean is None
+    assert (seed_interval([2.0, None, 4.0]).lo, seed_interval([2.0, 4.0]).hi) == (2.0, 4.0)
 
 
 def test_roadmap_order_sorts_by_year_then_roadmap_and_puts_the_floor_last():

@@ -1,4 +1,4 @@
-"""Result and cost tables: CIs, roadmap order, missing/diverged rows, one-seed cells, captions."""
+"""Result and cost tables: intervals, roadmap order, missing/diverged rows, one-seed cells, captions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from gans.models import MODELS
 from gans.report import tables
-from gans.report.stats import MeanCI, mean_ci
+from gans.report.stats import RANGE, STUDENT_T, Interval, seed_interval
 from test_report_store import store_of, write_results
 
 
@@ -21,13 +21,16 @@ def rows_by_model(table: tables.Table) -> dict[str, dict[str, str]]:
     return {row["Model"]: row for row in table.text.to_dict("records")}
 
 
-def test_format_mean_ci_shows_two_significant_digits_of_the_half_width():
-    assert tables.format_mean_ci(mean_ci([1.0, 2.0, 3.0])) == "2.0 ± 2.5"
-    assert tables.format_mean_ci(MeanCI(12.3456, 0.0123, 3)) == "12.346 ± 0.012"
-    assert tables.format_mean_ci(MeanCI(250.0, 52.0, 3)) == "250 ± 52"
-    assert tables.format_mean_ci(MeanCI(0.8, 1e-17, 3)) == "0.8 ± 0"
-    assert tables.format_mean_ci(MeanCI(5.0, None, 1)) == "5"
-    assert tables.format_mean_ci(MeanCI(None, None, 0)) == tables.NO_VALUE
+def test_format_interval_shows_two_significant_digits_of_the_width():
+    assert tables.format_interval(seed_interval([1.0, 2.0, 3.0])) == "2.0 (1.0–3.0)"
+    assert tables.format_interval(Interval(12.3456, 12.34, 12.352, 3, RANGE)) == "12.346 (12.340–12.352)"
+    assert tables.format_interval(Interval(125.0, 118.0, 132.0, 2, RANGE)) == "125 (118–132)"
+    assert tables.format_interval(Interval(250.0, 224.0, 276.0, 6, STUDENT_T)) == "250 [224, 276]"
+    assert tables.format_interval(Interval(0.98, 0.9245, 1.0, 5, STUDENT_T)) == "0.980 [0.924, 1.000]"
+    assert tables.format_interval(Interval(0.8, 0.8, 0.8 + 1e-17, 3, RANGE)) == "0.8 (0.8–0.8)"
+    assert tables.format_interval(Interval(0.004, -0.0001, 0.01, 2, RANGE)) == "0.004 (0.000–0.010)"
+    assert tables.format_interval(Interval(5.0, None, None, 1, "single")) == "5"
+    assert tables.format_interval(seed_interval([])) == tables.NO_VALUE
 
 
 def test_results_table_lists_models_in_roadmap_order_with_the_floor_last(store):
@@ -37,12 +40,12 @@ def test_results_table_lists_models_in_roadmap_order_with_the_floor_last(store):
     assert table.text["Year"].tolist() == ["2014", "2014", "2015", "2017", ""]
 
 
-def test_results_table_cells_are_mean_and_ci_over_seeds(store):
+def test_results_table_cells_are_mean_and_range_over_three_seeds(store):
     rows = rows_by_model(tables.results_table(store, "fashion-mnist", "classifier"))
-    assert rows["dcgan"]["FID"] == "2.0 ± 2.5"      # [1, 2, 3]: t(0.975, 2) / sqrt(3) = 2.48
-    assert rows["cgan"]["FID"] == "12.0 ± 5.0"      # [10, 12, 14]
+    assert rows["dcgan"]["FID"] == "2.0 (1.0–3.0)"      # [1, 2, 3]; a t interval: 2.0 ± 2.5
+    assert rows["cgan"]["FID"] == "12.0 (10.0–14.0)"    # [10, 12, 14]
     assert rows["dcgan"]["Seeds"] == "3"
-    assert rows["cgan"]["Class acc."] == "0.9 ± 0"
+    assert rows["cgan"]["Class acc."] == "0.9 (0.9–0.9)"
     assert rows["dcgan"]["Class acc."] == tables.NOT_APPLICABLE
     assert "IS" in rows["dcgan"] and "is_std" not in rows["dcgan"]  # within-run spreads left out
 
@@ -58,12 +61,12 @@ def test_missing_and_diverged_models_stay_in_the_table_and_say_so(store):
     assert rows["wgan"]["Status"] == "diverged" and rows["wgan"]["FID"] == tables.NO_VALUE
 
 
-def test_a_single_seed_shows_no_ci_and_says_so(store):
+def test_a_single_seed_shows_no_interval_and_says_so(store):
     rows = rows_by_model(tables.results_table(store, "fashion-mnist", "classifier"))
-    assert rows["wgan"]["Seeds"] == "1 (no CI)"
-    assert rows["wgan"]["FID"] == "5" and "±" not in rows["wgan"]["Precision"]
+    assert rows["wgan"]["Seeds"] == "1 (no interval)"
+    assert rows["wgan"]["FID"] == "5" and "(" not in rows["wgan"]["Precision"]
     caption = " ".join(tables.results_table(store, "fashion-mnist", "classifier").caption)
-    assert "one seed: the mean only, no CI" in caption
+    assert "Each cell: mean and range (min–max) over the 3 seeds; one seed: the value alone" in caption
 
 
 def test_caption_states_the_protocol(store):
@@ -107,7 +110,7 @@ def test_cost_table_counts_diverged_runs_and_keeps_missing_ones(store):
     rows = rows_by_model(table)
     assert list(rows) == ["gan", "cgan", "dcgan", "wgan"]  # no floor row for cost
     assert list(table.text.columns[4:]) == ["Wall time (s)", "Images/s", "Peak RSS (MB)", "CPU time (s)"]
-    assert rows["dcgan"]["Wall time (s)"] == "11.0 ± 2.5"   # 10, 11, 12 s
+    assert rows["dcgan"]["Wall time (s)"] == "11.0 (10.0–12.0)"   # 10, 11, 12 s
     assert rows["wgan"]["Seeds"] == "3" and rows["wgan"]["Status"] == "completed 1/3, diverged 2/3"
     assert rows["gan"]["Status"] == "missing" and rows["gan"]["Wall time (s)"] == tables.NO_VALUE
 
@@ -117,9 +120,9 @@ def test_tables_are_written_as_markdown_html_and_latex(store, tmp_path):
     written = tables.write_table(table, tmp_path / "tables" / "results", "title")
     assert [p.name for p in written] == ["results.md", "results.html", "results.tex"]
     markdown, page, latex = (p.read_text() for p in written)
-    assert "| dcgan | 2015 | completed | 3 | 2.0 ± 2.5 |" in markdown
-    assert "<td>2.0 ± 2.5</td>" in page and "<td>missing</td>" in page
-    assert r"2.0 $\pm$ 2.5" in latex and r"\begin{tabular}" in latex
+    assert "| dcgan | 2015 | completed | 3 | 2.0 (1.0–3.0) |" in markdown
+    assert "<td>2.0 (1.0–3.0)</td>" in page and "<td>missing</td>" in page
+    assert r"2.0 (1.0--3.0)" in latex and r"\begin{tabular}" in latex
     assert r"n\_generated 80" in latex  # caption escaped for LaTeX
 
 

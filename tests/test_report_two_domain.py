@@ -103,7 +103,7 @@ def test_a_table_per_task_and_domain_task_with_its_metrics_and_floor(pairs):
     assert list(rows.index) == ["cyclegan", "real (floor)"]
     assert {"FID", "FID (B→A)", "Target-class acc.", "Cycle L1"} <= set(rows.columns)
     assert "Pair L1" not in rows.columns  # sneaker-boot has no known transform
-    assert rows.loc["cyclegan", "FID"] == "50.5 ± 6.4" and rows.loc["real (floor)", "Cycle L1"] == "—"
+    assert rows.loc["cyclegan", "FID"] == "50.5 (50.0–51.0)" and rows.loc["real (floor)", "Cycle L1"] == "—"
     caption = " ".join(table.caption)
     assert "not comparable with the results table" in caption and "Cycle L1: mean" in caption
     coupled = tables.domain_table(store, "fashion-mnist", "classifier", domain_floors(SUITE)[0])

@@ -48,6 +48,15 @@ class Domain:
         """Numeric (low, high), with K resolved to `num_classes` (needed when the range uses K)."""
         return self._resolve(self.low, num_classes), self._resolve(self.high, num_classes)
 
+    def known_bounds(self, num_classes: Optional[int] = None) -> tuple[float, float]:
+        """(low, high) as far as known: a bound in K is open (-inf, inf) when K is unknown, so
+        the report can clip intervals to the domain without every extractor's class count."""
+        def known(bound: Bound, unknown: float) -> float:
+            return unknown if isinstance(bound, str) and num_classes is None \
+                else self._resolve(bound, num_classes)
+
+        return known(self.low, -math.inf), known(self.high, math.inf)
+
     def contains(self, value: float, num_classes: Optional[int] = None) -> bool:
         low, high = self.bounds(num_classes)
         return low <= value <= high
@@ -165,6 +174,11 @@ def kind_of_task(task: str) -> str:
 def label(key: str) -> str:
     """The printed name of a metric; an unregistered key prints as itself."""
     return METRICS[key].label if key in METRICS else key
+
+
+def domain(key: str) -> Domain:
+    """The range a metric's values can take (an unregistered key: any real number)."""
+    return METRICS[key].domain if key in METRICS else ANY_REAL
 
 
 def is_shown(key: str) -> bool:

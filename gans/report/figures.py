@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
@@ -27,10 +28,11 @@ from PIL import Image
 from gans.grid import tile_images
 from gans.io import load_torch, write_atomic
 from gans.layout import ResultsLayout
+from gans.metrics import registry
 from gans.report.layout import headline_for
 from gans.report.phases import mark_phases
 from gans.report.roadmap import REAL, model_year, roadmap_order
-from gans.report.stats import MeanCI, mean_ci
+from gans.report.stats import Interval, class_count, describe, seed_interval
 from gans.report.store import COST_EXTRACTOR
 
 DPI = 100
@@ -48,6 +50,7 @@ MAX_COLUMNS = {"curves": 3, "samples": 4, "toy": 4}
 GRID_SAMPLES = 64
 TOY_POINTS = 2000
 MAX_CURVE_POINTS = 600
+TITLE_CHARACTERS = 80  # per title line: fits the 6-inch precision-recall figure
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -114,8 +117,24 @@ def metric_by_model(store: pd.DataFrame, dataset: str, extractor: str,
     return {m: rows[rows["model"] == m] for m in roadmap_order(rows["model"].dropna())}
 
 
-def _ci(rows: Optional[pd.DataFrame]) -> MeanCI:
-    return mean_ci([] if rows is None else rows["value"].tolist())
+def _interval(rows: Optional[pd.DataFrame], metric: str, num_classes: Optional[int] = None) -> Interval:
+    """The seeds' interval of one model's values of `metric`, within the metric's domain."""
+    values = [] if rows is None else rows["value"].tolist()
+    return seed_interval(values, registry.domain(metric), num_classes)
+
+
+def error_bar(interval: Interval) -> Optional[list[list[float]]]:
+    """An asymmetric xerr/yerr ([[below], [above]]) reaching the interval's lo and hi, which may
+    sit unevenly around the mean (a range, a clipped interval); None without an interval."""
+    if not interval.has_interval:
+        return None
+    return [[max(0.0, interval.mean - interval.lo)], [max(0.0, interval.hi - interval.mean)]]
+
+
+def bars_text(intervals: Sequence[Interval], more: str = "") -> str:
+    """The title line that says what the error bars show, "(bars: mean and range (min–max) over
+    the 2 seeds)", wrapped to fit the narrowest figure (several methods make a long line)."""
+    return textwrap.fill(f"(bars: {describe(intervals)}{more})", TITLE_CHARACTERS)
 
 
 def _status_text(rows: pd.DataFrame) -> str:
@@ -130,67 +149,72 @@ def _palette(models: Sequence[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- metric figures
 def plot_progression(store: pd.DataFrame, dataset: str, extractor: str, stem: Path | str) -> list[Path]:
     """The headline metric (FID; modes covered on toy data) per model along the roadmap, with
-    95% CI bars over seeds, each seed as a dot, and the real-vs-real floor as a line."""
+    bars over seeds (stats.seed_interval: their range, or a clipped Student-t interval from 5
+    seeds), each seed as a dot, and the real-vs-real floor as a line."""
     headline = headline_for(extractor)
     by_model = metric_by_model(store, dataset, extractor, headline.metric)
     floor = by_model.pop(REAL, None)
+    num_classes = class_count(dataset, extractor)
     with styled_figure(PROGRESSION_SIZE) as fig:
         ax = fig.subplots()
         if not by_model:
             note(ax, f"no {headline.label} values in the store for {dataset} / {extractor}")
             return save_figure(fig, stem)
         text_y = blended_transform_factory(ax.transData, ax.transAxes)
+        drawn = []
         for x, (model, rows) in enumerate(by_model.items()):
-            ci = _ci(rows)
-            if ci.mean is None:
+            interval = _interval(rows, headline.metric, num_classes)
+            if interval.mean is None:
                 ax.text(x, 0.05, _status_text(rows), rotation=90, ha="center", va="bottom",
                         transform=text_y, color="firebrick")
                 continue
             seeds = rows["value"].dropna().to_numpy()
             ax.scatter(np.full(len(seeds), x) + np.linspace(-0.12, 0.12, len(seeds)), seeds,
                        s=12, color="grey", alpha=0.6, zorder=2)
-            ax.errorbar(x, ci.mean, yerr=ci.half_width, fmt="o", color="tab:blue", capsize=4,
-                        markersize=7, zorder=3)
-            if not ci.has_ci:
-                ax.annotate("1 seed, no CI", (x, ci.mean), textcoords="offset points",
+            ax.errorbar(x, interval.mean, yerr=error_bar(interval), fmt="o", color="tab:blue",
+                        capsize=4, markersize=7, zorder=3)
+            drawn.append(interval)
+            if not interval.has_interval:
+                ax.annotate("1 seed", (x, interval.mean), textcoords="offset points",
                             xytext=(8, -3), fontsize="small", color="dimgrey")
-        floor_ci = _ci(floor)
-        if floor_ci.mean is not None:
-            ax.axhline(floor_ci.mean, ls="--", color="black", lw=1,
-                       label=f"real vs real floor ({floor_ci.mean:.3g})")
+        floor_mean = _interval(floor, headline.metric, num_classes).mean
+        if floor_mean is not None:
+            ax.axhline(floor_mean, ls="--", color="black", lw=1,
+                       label=f"real vs real floor ({floor_mean:.3g})")
             ax.legend(loc="best")
         ax.set_xticks(range(len(by_model)),
                       [f"{m}\n{model_year(m) or ''}" for m in by_model])
         ax.set_xlim(-0.6, len(by_model) - 0.4)
         better = "lower" if headline.lower_is_better else "higher"
         ax.set_ylabel(f"{headline.label} ({extractor} features; {better} is better)")
-        ax.set_title(f"{dataset}: {headline.label} along the roadmap "
-                     "(mean, 95% CI over seeds; dots: seeds)")
+        ax.set_title(f"{dataset}: {headline.label} along the roadmap\n"
+                     + bars_text(drawn, "; dots: seeds"))
         return save_figure(fig, stem)
 
 
 def plot_precision_recall(store: pd.DataFrame, dataset: str, extractor: str,
                           stem: Path | str) -> list[Path]:
-    """Precision against recall per model: seeds as faint dots, the mean with 95% CI bars."""
+    """Precision against recall per model: seeds as faint dots, the mean with bars over seeds
+    (stats.seed_interval), inside [0, 1]."""
     precision = metric_by_model(store, dataset, extractor, "precision")
     recall = metric_by_model(store, dataset, extractor, "recall")
     models = [m for m in precision if m in recall]
     colours = _palette([m for m in models if m != REAL])
     with styled_figure(PRECISION_RECALL_SIZE) as fig:
         ax = fig.subplots()
-        drawn = 0
+        drawn = []
         for model in models:
             p, r = precision[model], recall[model]
-            p_ci, r_ci = _ci(p), _ci(r)
-            if p_ci.mean is None or r_ci.mean is None:
+            p_bar, r_bar = _interval(p, "precision"), _interval(r, "recall")
+            if p_bar.mean is None or r_bar.mean is None:
                 continue
             colour = "black" if model == REAL else colours[model]
             per_seed = p.merge(r, on="seed", suffixes=("_p", "_r")).dropna(subset=["value_p", "value_r"])
             ax.scatter(per_seed["value_r"], per_seed["value_p"], s=12, color=colour, alpha=0.35)
-            ax.errorbar(r_ci.mean, p_ci.mean, xerr=r_ci.half_width, yerr=p_ci.half_width,
+            ax.errorbar(r_bar.mean, p_bar.mean, xerr=error_bar(r_bar), yerr=error_bar(p_bar),
                         fmt="*" if model == REAL else "o", color=colour, capsize=3,
                         markersize=11 if model == REAL else 7, label=model_label(model))
-            drawn += 1
+            drawn += [p_bar, r_bar]
         if not drawn:
             note(ax, f"no precision/recall values for {dataset} / {extractor}")
             return save_figure(fig, stem)
@@ -198,42 +222,47 @@ def plot_precision_recall(store: pd.DataFrame, dataset: str, extractor: str,
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("recall (coverage of the real distribution)")
         ax.set_ylabel("precision (realism of samples)")
-        ax.set_title(f"{dataset}: precision vs recall ({extractor} features, k=3)")
+        ax.set_title(f"{dataset}: precision vs recall ({extractor} features, k=3)\n"
+                     + bars_text(drawn))
         ax.legend(loc="lower left", fontsize="small")
         return save_figure(fig, stem)
 
 
 def plot_quality_vs_time(store: pd.DataFrame, dataset: str, extractor: str,
                          stem: Path | str) -> list[Path]:
-    """The headline metric against training wall time, both with 95% CI bars over seeds."""
+    """The headline metric against training wall time, both with bars over seeds
+    (stats.seed_interval)."""
     headline = headline_for(extractor)
+    num_classes = class_count(dataset, extractor)
     quality = metric_by_model(store, dataset, extractor, headline.metric)
     time = metric_by_model(store, dataset, COST_EXTRACTOR, "wall_time_s")
     floor = quality.pop(REAL, None)
     colours = _palette(list(quality))
     with styled_figure(QUALITY_VS_TIME_SIZE) as fig:
         ax = fig.subplots()
-        times = []
+        times, drawn = [], []
         for model, rows in quality.items():
-            q_ci, t_ci = _ci(rows), _ci(time.get(model))
-            if q_ci.mean is None or t_ci.mean is None:
+            q_bar = _interval(rows, headline.metric, num_classes)
+            t_bar = _interval(time.get(model), "wall_time_s")
+            if q_bar.mean is None or t_bar.mean is None:
                 continue
-            ax.errorbar(t_ci.mean, q_ci.mean, xerr=t_ci.half_width, yerr=q_ci.half_width, fmt="o",
+            ax.errorbar(t_bar.mean, q_bar.mean, xerr=error_bar(t_bar), yerr=error_bar(q_bar), fmt="o",
                         capsize=3, color=colours[model], label=model_label(model))
-            ax.annotate(model, (t_ci.mean, q_ci.mean), textcoords="offset points", xytext=(5, 5))
-            times.append(t_ci.mean)
+            ax.annotate(model, (t_bar.mean, q_bar.mean), textcoords="offset points", xytext=(5, 5))
+            times.append(t_bar.mean)
+            drawn += [q_bar, t_bar]
         if not times:
             note(ax, f"no runs with both {headline.label} and wall time for {dataset} / {extractor}")
             return save_figure(fig, stem)
-        floor_ci = _ci(floor)
-        if floor_ci.mean is not None:
-            ax.axhline(floor_ci.mean, ls="--", color="black", lw=1, label="real vs real floor")
+        floor_mean = _interval(floor, headline.metric, num_classes).mean
+        if floor_mean is not None:
+            ax.axhline(floor_mean, ls="--", color="black", lw=1, label="real vs real floor")
         if min(times) > 0 and max(times) / min(times) > 20:
             ax.set_xscale("log")
         better = "lower" if headline.lower_is_better else "higher"
         ax.set_xlabel("training wall time per run (s)")
         ax.set_ylabel(f"{headline.label} ({extractor} features; {better} is better)")
-        ax.set_title(f"{dataset}: {headline.label} vs training time")
+        ax.set_title(f"{dataset}: {headline.label} vs training time\n" + bars_text(drawn))
         ax.legend(loc="best", fontsize="small")
         return save_figure(fig, stem)
 

@@ -21,6 +21,7 @@ from gans.report import figures, layout, tables, truncation
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.roadmap import (REAL, config_deviations, is_conditional, mixes_styles, model_year,
                                  roadmap_order)
+from gans.report.stats import STUDENT_T_MIN_SEEDS
 from gans.report.style_mixing import plot_style_mixing
 from gans.report.store import COST_EXTRACTOR
 
@@ -72,9 +73,8 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     lines = [
         f"Models, in roadmap order: {models}.",
         f"Datasets: {', '.join(suite['datasets'])}.",
-        f"Training seeds: {', '.join(str(s) for s in suite['seeds'])}. Each cell is the mean ± "
-        "95% Student-t CI half-width over the seeds that gave a number; with one seed a cell is "
-        "the mean alone and says \"no CI\".",
+        f"Training seeds: {', '.join(str(s) for s in suite['seeds'])}. "
+        + intervals_text(len(suite["seeds"])),
         f"Budget: {budget.get('steps')} generator steps, batch size {budget.get('batch_size')}"
         + (f", per-model steps {budget['model_steps']}" if budget.get("model_steps") else "")
         + (f"; config overrides {json.dumps(suite['model_config'])}" if suite.get("model_config")
@@ -103,6 +103,21 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
                  + f" (of {len(runs)}).")
     return lines
+
+
+def intervals_text(n_seeds: int) -> str:
+    """What the cells and error bars of a suite of n seeds show (the rule of gans.report.stats)."""
+    if n_seeds >= STUDENT_T_MIN_SEEDS:
+        used = "the mean and 95% Student-t interval, clipped to the metric's domain"
+    else:
+        used = f"the mean and range over the {n_seeds} seeds" if n_seeds > 1 else "the value alone"
+    return (f"Cells and error bars show {used}. The rule, per model and metric: fewer than "
+            f"{STUDENT_T_MIN_SEEDS} seeds that gave a number give the mean and the seeds' range, "
+            "\"125 (118–132)\" for mean (min–max), since from so few seeds a Student-t interval is "
+            "dominated by its t quantile (12.7 for two seeds) and can leave the metric's range; "
+            f"{STUDENT_T_MIN_SEEDS} or more give the mean and its 95% Student-t interval, "
+            "\"125 [110, 140]\", clipped to the metric's domain; one seed gives the value alone. "
+            "Each table's caption and each figure's title says which was used.")
 
 
 def deviation_lines(suite: dict[str, Any]) -> list[str]:

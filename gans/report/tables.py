@@ -1,8 +1,11 @@
-"""Result and cost tables from the store: mean and 95% CI over training seeds, per model.
+"""Result and cost tables from the store: per model, the mean over training seeds and an
+interval that fits their number (gans.report.stats: the seeds' range below 5 seeds, a 95%
+Student-t interval clipped to the metric's domain from 5 on).
 
 Models come in roadmap order with the real-vs-real floor last. A model without numbers stays in
-the table with its status (missing, diverged); a single seed gives the mean only and says so.
-The protocol the numbers were made under goes into the caption; a mixed protocol is flagged.
+the table with its status (missing, diverged); a single seed gives the value alone and says so.
+The protocol the numbers were made under, and which interval the cells show, go into the
+caption; a mixed protocol is flagged.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from gans.layout import TOY_EXTRACTOR
 from gans.metrics import registry
 from gans.layout import DomainFloor, is_floor
 from gans.report.roadmap import protocol_notes, roadmap_order
-from gans.report.stats import MeanCI, mean_ci
+from gans.report.stats import RANGE, Interval, class_count, describe, seed_interval
 from gans.report.store import COMPLETED, COST_EXTRACTOR, COST_METRICS, DIVERGED
 
 # Metric columns, labels, order and direction come from gans.metrics.registry: result tables
@@ -36,16 +39,26 @@ FLOOR_LABEL = "real (floor)"
 
 
 # --------------------------------------------------------------------------- numbers
-def format_mean_ci(ci: MeanCI, plus_minus: str = "±") -> str:
-    """"12.34 ± 0.56" (the half-width to two significant digits), the mean alone without a CI."""
-    if ci.mean is None:
+def format_interval(interval: Interval) -> str:
+    """"125 (118–132)": the mean and the seeds' range (min–max); "125 [110, 140]": the mean and
+    its Student-t interval [lo, hi]; one seed: the value alone. Numbers are given to two
+    significant digits of the interval's width, so the cell shows what the seeds resolve."""
+    if interval.mean is None:
         return NO_VALUE
-    if ci.half_width is None:
-        return f"{ci.mean:.4g}"
-    if ci.half_width <= 1e-9 * max(1.0, abs(ci.mean)):  # equal values; rounding noise aside
-        return f"{ci.mean:.4g} {plus_minus} 0"
-    decimals = min(6, max(0, 1 - math.floor(math.log10(ci.half_width))))
-    return f"{ci.mean:.{decimals}f} {plus_minus} {ci.half_width:.{decimals}f}"
+    if not interval.has_interval:
+        return f"{interval.mean:.4g}"
+    width = interval.hi - interval.lo
+    if width <= 1e-9 * max(1.0, abs(interval.mean)):  # equal values; rounding noise aside
+        text = "{:.4g}".format
+    else:
+        text = f"{{:.{min(6, max(0, 1 - math.floor(math.log10(width))))}f}}".format
+
+    def number(value: float) -> str:
+        written = text(value)
+        return written[1:] if written.startswith("-") and float(written) == 0 else written  # no "-0.0"
+
+    mean, lo, hi = number(interval.mean), number(interval.lo), number(interval.hi)
+    return f"{mean} ({lo}–{hi})" if interval.method == RANGE else f"{mean} [{lo}, {hi}]"
 
 
 def seed_statuses(rows: pd.DataFrame) -> pd.Series:
@@ -63,7 +76,7 @@ def status_summary(statuses: pd.Series) -> str:
 
 
 def seeds_cell(n_completed: int) -> str:
-    return f"{n_completed} (no CI)" if n_completed == 1 else str(n_completed)
+    return f"{n_completed} (no interval)" if n_completed == 1 else str(n_completed)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -82,10 +95,11 @@ def metrics_in(subset: pd.DataFrame, preferred: Sequence[str]) -> list[str]:
     return [m for m in preferred if m in present] + sorted(set(present) - set(preferred))
 
 
-def summarize(subset: pd.DataFrame, metrics: Sequence[str],
-              counted: Sequence[str] = (COMPLETED,)) -> pd.DataFrame:
+def summarize(subset: pd.DataFrame, metrics: Sequence[str], counted: Sequence[str] = (COMPLETED,),
+              num_classes: Optional[int] = None) -> pd.DataFrame:
     """Per model (roadmap order): status, the seeds whose status is in `counted` (those that
-    give numbers), and a MeanCI per metric (None where the model has no such metric)."""
+    give numbers), and an Interval per metric within its domain (None where the model has no
+    such metric); `num_classes`: K of the domains written in K (stats.class_count)."""
     records = []
     for model in roadmap_order(subset["model"].dropna()):
         rows = subset[subset["model"] == model]
@@ -95,7 +109,8 @@ def summarize(subset: pd.DataFrame, metrics: Sequence[str],
                   "n_completed": int(statuses.isin(counted).sum())}
         for metric in metrics:
             values = rows.loc[rows["metric"] == metric, "value"]
-            record[metric] = mean_ci(values.tolist()) if len(values) else None  # None: n/a
+            record[metric] = (seed_interval(values.tolist(), registry.domain(metric), num_classes)
+                              if len(values) else None)  # None: n/a
         records.append(record)
     return pd.DataFrame(records)
 
@@ -107,17 +122,22 @@ def _render(summary: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
         row = {"Model": FLOOR_LABEL if is_floor(rec["model"]) else rec["model"], "Year": year,
                "Status": rec["status"], "Seeds": seeds_cell(rec["n_completed"])}
         for metric in metrics:
-            ci = rec[metric]
-            if ci is None:
+            interval = rec[metric]
+            if interval is None:
                 cell = NOT_APPLICABLE
             else:
-                cell = format_mean_ci(ci)
-                if ci.mean is not None and ci.n != rec["n_completed"]:
-                    cell += f" (n={ci.n})"
+                cell = format_interval(interval)
+                if interval.mean is not None and interval.n != rec["n_completed"]:
+                    cell += f" (n={interval.n})"
             row[registry.label(metric)] = cell
         rows.append(row)
     return pd.DataFrame(rows, columns=["Model", "Year", "Status", "Seeds",
                                        *(registry.label(m) for m in metrics)])
+
+
+def cells_text(summary: pd.DataFrame, metrics: Sequence[str]) -> str:
+    """What the table's cells show (stats.describe of all of them), for its caption."""
+    return describe(rec[m] for _, rec in summary.iterrows() for m in metrics)
 
 
 def _table(summary: pd.DataFrame, metrics: Sequence[str], caption: list[str]) -> Table:
@@ -132,8 +152,9 @@ def results_table(store: pd.DataFrame, dataset: str, extractor: str) -> Table:
     subset = store[(store["dataset"] == dataset) & (store["extractor"] == extractor)
                    & store["domain_task"].isna()]
     metrics = metrics_in(subset, RESULT_METRICS)
-    summary = summarize(subset, metrics)
-    return _table(summary, metrics, protocol_caption(subset, extractor))
+    summary = summarize(subset, metrics, num_classes=class_count(dataset, extractor))
+    return _table(summary, metrics,
+                  protocol_caption(subset, extractor, cells=cells_text(summary, metrics)))
 
 
 def domain_table(store: pd.DataFrame, dataset: str, extractor: str, floor: DomainFloor) -> Table:
@@ -147,14 +168,16 @@ def domain_table(store: pd.DataFrame, dataset: str, extractor: str, floor: Domai
     preferred = [k for k in registry.keys_for(kind, DOMAIN_TASKS.get(floor.domain_task))
                  if registry.is_shown(k)]
     metrics = [m for m in metrics_in(subset, preferred) if m in preferred]
-    caption = protocol_caption(subset, extractor, metrics, floor_text=(
-        f"The floor row: real train images of each domain of {floor.domain_task}, in the task's "
-        "format, against the same real test images of each domain."))
+    summary = summarize(subset, metrics, num_classes=class_count(dataset, extractor))
+    floor_text = (f"The floor row: real train images of each domain of {floor.domain_task}, in "
+                  "the task's format, against the same real test images of each domain.")
+    caption = protocol_caption(subset, extractor, metrics, floor_text=floor_text,
+                               cells=cells_text(summary, metrics))
     reference = ("FID, KID, IS, precision/recall and density/coverage score the primary output "
                  f"({_primary_output(floor.task)}) against the real {floor.domain_task} test images "
                  "of its domain, not against the dataset's: not comparable with the results table.")
     protocols = [registry.get(m).protocol for m in metrics if registry.get(m).protocol]
-    return _table(summarize(subset, metrics), metrics, [reference, *protocols, *caption])
+    return _table(summary, metrics, [reference, *protocols, *caption])
 
 
 def _primary_output(task: str) -> str:
@@ -167,14 +190,15 @@ def cost_table(store: pd.DataFrame, dataset: str, notes: Sequence[str] = ()) -> 
     """Training cost per model: wall time, images/s, peak memory, CPU time."""
     subset = store[(store["dataset"] == dataset) & (store["extractor"] == COST_EXTRACTOR)]
     metrics = metrics_in(subset, COST_METRICS)
+    summary = summarize(subset, metrics, counted=(COMPLETED, DIVERGED))
     caption = [
-        "Training cost per run, mean ± 95% Student-t CI over training seeds (one seed: mean only).",
+        f"Training cost per run; each cell: {cells_text(summary, metrics)}.",
         "Wall time and images/s come from the training loop (status.json); peak RSS and CPU time "
         "from Snakemake's benchmark files (the whole job, start-up included). A diverged run's "
         "cost counts up to the step it stopped at. Timings on shared machines are approximate.",
         *notes,
     ]
-    return _table(summarize(subset, metrics, counted=(COMPLETED, DIVERGED)), metrics, caption)
+    return _table(summary, metrics, caption)
 
 
 # --------------------------------------------------------------------------- captions
@@ -203,9 +227,9 @@ EXTRACTOR_NOTES = {
 
 def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str] = LOWER_IS_BETTER,
                      floor_text: str = "The floor row compares a real train subset with the same "
-                                       "real split.") -> list[str]:
+                                       "real split.", *, cells: str) -> list[str]:
     """How the numbers of one table were made, one statement per line (`metrics`: those the
-    table shows, for the direction line)."""
+    table shows, for the direction line; `cells`: what its cells show, `cells_text`)."""
     models = subset[~subset["model"].map(is_floor)]
     sha = describe_values(subset.assign(extractor_sha256=subset["extractor_sha256"].str[:12]),
                           "extractor_sha256")
@@ -218,8 +242,8 @@ def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str
         f"Quantization: {describe_values(models, 'quantization')}.",
         f"Checkpoint rule: {describe_values(models, 'checkpoint_rule')}; training steps: "
         f"{describe_values(models, 'step')}.",
-        f"Training seeds {seeds}: mean ± 95% Student-t CI half-width over the seeds that gave a "
-        "number (one seed: the mean only, no CI); (n=k) marks a metric with fewer seeds.",
+        f"Training seeds {seeds}. Each cell: {cells}; seeds without a number are left out, "
+        "and (n=k) marks a metric with fewer seeds than the model's.",
         f"Lower is better for "
         f"{', '.join(registry.label(m) for m in metrics if registry.get(m).lower_is_better)}; "
         f"higher for the rest. {floor_text}",
@@ -237,7 +261,7 @@ def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str
 def latex_escape(text: str) -> str:
     replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                     "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                    "^": r"\textasciicircum{}", "±": r"$\pm$", "—": "---"}
+                    "^": r"\textasciicircum{}", "±": r"$\pm$", "—": "---", "–": "--"}
     return "".join(replacements.get(ch, ch) for ch in str(text))
 
 
