@@ -122,3 +122,11 @@ def test_unknown_recipes_and_fields_are_refused(pattern_files, tmp_path):
     with pytest.raises(SystemExit, match="recipe field optimizer: not a recipe field"):
         main(train_cli(pattern_files, tmp_path, 0, "--set", "optimizer=sgd"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_recipe_overrides_are_honoured_and_recorded(pattern_files, tmp_path):
+    """What the train_classifier rule passes for a suite's evaluation.classifier overrides."""
+    assert main(train_cli(pattern_files, tmp_path, 0, "--set", "augment=none", "--set", "lr=0.002",
+                          "--set", "min_accuracy=0.5")) == 0
+    recipe = json.loads((tmp_path / "cls.json").read_text())["recipe"]
+    assert (recipe["augment"], recipe["lr"], recipe["min_accuracy"], recipe["epochs"]) == ("none", 0.002, 0.5, 2)
