@@ -10,7 +10,11 @@ Snakemake wants them. Shared files (prepared data, extractor weights, real featu
 the results root and serve every suite; the rest lives in the suite's own folder.
 
   <root>/data/{dataset}/{split}.pt                                   prepared split
-  <root>/extractors/classifier-{dataset}.pt, .json                   domain classifier
+  <root>/extractors/classifier-{dataset}.pt, .json                   domain classifier, retrained here
+                                                                     (datasets without a frozen evaluator,
+                                                                     or evaluation.classifier.source:
+                                                                     retrain); else the frozen one in
+                                                                     gans/metrics/evaluators/
   <root>/real-features/{dataset}/{extractor}/{split}-n{n}.pt          real features
   <root>/real-features/{dataset}/{extractor}/{domain_task}-{domain}/{split}-n{n}.pt
                                                                      one domain of a domain task
@@ -247,6 +251,45 @@ def truncation_runs(suite: Mapping[str, Any]) -> list[tuple[str, str, int, float
     sweep = truncation_sweep(suite)
     return [(d, m, int(s), t) for d in suite["datasets"] if dataset_kind(d) == "image"
             for m in truncating_models(suite) for s in suite["seeds"] for t in sweep]
+
+
+# --------------------------------------------------------------------------- the domain classifier
+FROZEN_SOURCE = "frozen"
+RETRAIN_SOURCE = "retrain"
+
+
+def classifier_settings(suite: Mapping[str, Any]) -> dict[str, Any]:
+    """The suite's evaluation.classifier block ({} when absent)."""
+    return dict((suite.get("evaluation") or {}).get("classifier") or {})
+
+
+def classifier_source(suite: Mapping[str, Any], dataset: str) -> str:
+    """"frozen": the dataset's frozen evaluator (gans/metrics/evaluators), the default where one
+    exists; "retrain": the train_classifier rule trains one (suite: evaluation.classifier.source:
+    retrain, and every dataset without a frozen evaluator)."""
+    from gans.metrics.evaluators import frozen_weights
+
+    asked = classifier_settings(suite).get("source", FROZEN_SOURCE)
+    if asked == FROZEN_SOURCE and frozen_weights(dataset) is not None:
+        return FROZEN_SOURCE
+    return RETRAIN_SOURCE
+
+
+def classifier_weights_for(layout: ResultsLayout, suite: Mapping[str, Any], dataset: str) -> str:
+    """The weights file the dataset's `classifier` extractor uses in this suite: the frozen
+    evaluator shipped in the package, or the one the workflow trains into the results."""
+    from gans.metrics.evaluators import frozen_weights
+
+    if classifier_source(suite, dataset) == FROZEN_SOURCE:
+        return str(frozen_weights(dataset))
+    return layout.classifier_weights(dataset)
+
+
+def classifier_recipe(suite: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(recipe name, field overrides) a retrained classifier is trained with."""
+    settings = classifier_settings(suite)
+    overrides = {k: v for k, v in settings.items() if k not in ("source", "recipe")}
+    return settings.get("recipe", "v2"), overrides
 
 
 # --------------------------------------------------------------------------- two-domain floors

@@ -2,8 +2,8 @@
 
 The schema (config/suite.schema.yaml) checks shapes and ranges; `check_suite` checks what only
 the code knows: that every model and dataset is registered, that each model can train on each
-dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation and
-evaluation.truncation_sweep) name.
+dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation,
+evaluation.truncation_sweep and evaluation.classifier) name.
 Both run when Snakemake starts, so a bad suite stops the workflow before any job.
 """
 
@@ -131,6 +131,7 @@ def check_suite(suite: dict[str, Any]) -> None:
     check_truncation(suite)
     check_truncation_sweep(suite)
     check_domain_tasks(suite)
+    check_classifier(suite)
     check_resources(suite.get("resources", {}))
 
 
@@ -182,6 +183,43 @@ def check_truncation_sweep(suite: dict[str, Any]) -> None:
                          f"({', '.join(models)})")
     if not any(DATASETS.get(d).kind == "image" for d in suite.get("datasets", []) if d in DATASETS):
         raise SuiteError(f"{field}: the trade-off figure is drawn for image datasets; this suite has none")
+
+
+def check_classifier(suite: dict[str, Any]) -> None:
+    """evaluation.classifier: `source` (frozen, the default: the dataset's frozen evaluator where
+    one exists; retrain: the train_classifier rule trains one), `recipe` (v2, v1) and recipe
+    field overrides for a retrained classifier. Every other key, and an override that would be
+    ignored because a dataset uses its frozen evaluator, is refused naming the key."""
+    from gans.metrics.classifier import RECIPE_FIELDS, RECIPES, recipe_field_error
+    from gans.metrics.evaluators import frozen_weights
+
+    settings = suite.get("evaluation", {}).get("classifier")
+    if settings is None:
+        return
+    field = "evaluation.classifier"
+    if not isinstance(settings, dict):
+        raise SuiteError(f"{field}: must be a mapping, got {settings!r}")
+    known = ("source", "recipe", *RECIPE_FIELDS)
+    for key in settings:
+        if key not in known:
+            raise SuiteError(f"{field}.{key}: unknown key, not honoured (known: {', '.join(known)})")
+    source = settings.get("source", "frozen")
+    if source not in ("frozen", "retrain"):
+        raise SuiteError(f"{field}.source: must be frozen or retrain, got {source!r}")
+    recipe = settings.get("recipe", "v2")
+    if recipe not in RECIPES:
+        raise SuiteError(f"{field}.recipe: unknown recipe {recipe!r} (known: {', '.join(RECIPES.names())})")
+    for key, value in settings.items():
+        if key in RECIPE_FIELDS:
+            error = recipe_field_error(key, value)
+            if error is not None:
+                raise SuiteError(f"{field}.{key}: {error}")
+    recipe_keys = [key for key in settings if key != "source"]
+    frozen = [d for d in suite.get("datasets", []) if frozen_weights(d) is not None]
+    if recipe_keys and source == "frozen" and frozen:
+        raise SuiteError(f"{field}.{recipe_keys[0]}: recipe settings apply to a retrained classifier, "
+                         f"and {', '.join(frozen)} would use its frozen evaluator: add "
+                         f"{field}.source: retrain")
 
 
 def check_domain_tasks(suite: dict[str, Any]) -> None:

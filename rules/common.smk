@@ -7,8 +7,9 @@
 #   in the interpreter Snakemake itself runs in (PY below: the project's .venv, or the conda env
 #   of environment.yml when Snakemake was started from it), so the software is the one the
 #   workflow was started with and is recorded per run (status.json provenance).
-from gans.layout import (REAL, ResultsLayout, dataset_kind, domain_floors, evaluated_models,
-                         extractors_for, floor_name, runs, truncation_runs, two_domain_evaluation)
+from gans.layout import (REAL, ResultsLayout, classifier_recipe, classifier_weights_for, dataset_kind,
+                         domain_floors, evaluated_models, extractors_for, floor_name, runs,
+                         truncation_runs, two_domain_evaluation)
 from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
@@ -124,9 +125,12 @@ def report_targets():
 
 # ----------------------------------------------------------------------------- evaluation
 def extractor_args(wc):
-    """Where the extractor's weights are, as evaluate / real-features options."""
+    """Where the extractor's weights are, as evaluate / real-features options: for the classifier
+    the dataset's frozen evaluator (checked against its card at every load), or the one that
+    train_classifier trains when the suite sets evaluation.classifier.source to retrain, and
+    for datasets without a frozen evaluator."""
     if wc.extractor == "classifier":
-        return f"--classifier {LAYOUT.classifier_weights(wc.dataset)}"
+        return f"--classifier {classifier_weights_for(LAYOUT, SUITE, wc.dataset)}"
     if wc.extractor == "inception-v3-compat":
         args = f"--inception-weights {INCEPTION['weights']}" if INCEPTION.get("weights") else ""
         return args + (f" --inception-sha256 {INCEPTION['sha256']}" if INCEPTION.get("sha256") else "")
@@ -135,8 +139,23 @@ def extractor_args(wc):
 
 def extractor_inputs(wc):
     if wc.extractor == "classifier":
-        return [LAYOUT.classifier_weights(wc.dataset)]
+        return [classifier_weights_for(LAYOUT, SUITE, wc.dataset)]
     return []
+
+
+def classifier_test_inputs(wc):
+    """Real features under the classifier re-measure its accuracy on the dataset's test split."""
+    return [LAYOUT.data_file(wc.dataset, "test")] if wc.extractor == "classifier" else []
+
+
+def classifier_test_args(wc):
+    return f"--classifier-test {LAYOUT.data_file(wc.dataset, 'test')}" if wc.extractor == "classifier" else ""
+
+
+def classifier_recipe_args(wc):
+    """train_classifier's recipe and the suite's overrides (evaluation.classifier)."""
+    recipe, overrides = classifier_recipe(SUITE)
+    return " ".join([f"--recipe {recipe}", *(f"--set {k}={v}" for k, v in overrides.items())])
 
 
 def real_reference(wc):

@@ -1,4 +1,5 @@
-# Evaluation: the domain classifier (trained here, fixed seed), real-data features computed once
+# Evaluation: the domain classifier (a frozen evaluator shipped in gans/metrics/evaluators, or
+# trained here with a fixed seed when the dataset has none or the suite asks), real-data features computed once
 # per (dataset, split, extractor, n), and one metrics file per (model, seed, extractor), plus one
 # per value of the suite's truncation sweep for models that sample truncated.
 # (snakemake --lint: the conda/container note on each rule here is left on purpose, see common.smk)
@@ -20,15 +21,17 @@ rule train_classifier:
         **resources_of("train_classifier"),
     params:
         py=PY,
+        recipe=classifier_recipe_args,
     shell:
         "{params.py} -m gans train-classifier --train {input.train} --test {input.test} --seed 0 "
-        "--out {output.weights} --info {output.info} --threads {threads} 2>&1 | tee {log}"
+        "{params.recipe} --out {output.weights} --info {output.info} --threads {threads} 2>&1 | tee {log}"
 
 
 rule real_features:
     input:
         data=LAYOUT.data_file(),
         extractor=extractor_inputs,
+        test=classifier_test_inputs,
     output:
         LAYOUT.real_features(),
     log:
@@ -38,9 +41,10 @@ rule real_features:
     params:
         py=PY,
         extractor=extractor_args,
+        test=classifier_test_args,
     shell:
         "{params.py} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
-        "{params.extractor} --n {wildcards.n} --out {output} 2>&1 | tee {log}"
+        "{params.extractor} {params.test} --n {wildcards.n} --out {output} 2>&1 | tee {log}"
 
 
 rule real_features_domain:
@@ -48,6 +52,7 @@ rule real_features_domain:
     input:
         data=LAYOUT.data_file(),
         extractor=extractor_inputs,
+        test=classifier_test_inputs,
     output:
         LAYOUT.domain_features(),
     log:
@@ -57,9 +62,10 @@ rule real_features_domain:
     params:
         py=PY,
         extractor=extractor_args,
+        test=classifier_test_args,
     shell:
         "{params.py} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
-        "{params.extractor} --n {wildcards.n} --domain-task {wildcards.domain_task} "
+        "{params.extractor} {params.test} --n {wildcards.n} --domain-task {wildcards.domain_task} "
         "--domain {wildcards.domain} --out {output} 2>&1 | tee {log}"
 
 

@@ -98,3 +98,35 @@ def test_the_recorded_hash_is_of_the_weights_not_of_the_file(tmp_path: Path) -> 
     record["state_dict"]["w"][0] = 9.0
     torch.save(record, tmp_path / "other.pt")
     assert tensors_sha256(tmp_path / "other.pt") != tensors_sha256(tmp_path / "a.pt")
+
+
+def test_v2_is_the_default_and_v1_still_trains_and_loads(pattern_files, trained, tmp_path):
+    """v2 (the default) takes its features before the hidden non-linearity; v1, the first recipe,
+    still trains with --recipe v1 and loads for older results."""
+    model, record = load_classifier(trained / "cls.pt")
+    assert record["architecture"]["name"] == "domain-cnn-v2" and record["recipe"]["augment"] == "shift"
+    features = model.features_and_logits(pattern_images(50, seed=4)[0].float() / 127.5 - 1)[0]
+    assert (features < 0).any() and bool((features.var(0) > 0).all())  # not a ReLU's output
+    info = json.loads((trained / "cls.json").read_text())
+    assert info["dead_feature_units"] == 0 and info["recipe"]["name"] == "v2"
+    assert set(info["trained_with"]) == {"torch", "cpu_capability"}
+    assert main(train_cli(pattern_files, tmp_path, 0, "--recipe", "v1")) == 0
+    v1, v1_record = load_classifier(tmp_path / "cls.pt")
+    assert v1_record["architecture"]["name"] == "domain-cnn-v1" and v1.hidden_norm is None
+    assert (v1.features_and_logits(pattern_images(50, seed=4)[0].float() / 127.5 - 1)[0] >= 0).all()
+
+
+def test_unknown_recipes_and_fields_are_refused(pattern_files, tmp_path):
+    with pytest.raises(SystemExit, match="unknown classifier recipe 'v9'"):
+        main(train_cli(pattern_files, tmp_path, 0, "--recipe", "v9"))
+    with pytest.raises(SystemExit, match="recipe field optimizer: not a recipe field"):
+        main(train_cli(pattern_files, tmp_path, 0, "--set", "optimizer=sgd"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recipe_overrides_are_honoured_and_recorded(pattern_files, tmp_path):
+    """What the train_classifier rule passes for a suite's evaluation.classifier overrides."""
+    assert main(train_cli(pattern_files, tmp_path, 0, "--set", "augment=none", "--set", "lr=0.002",
+                          "--set", "min_accuracy=0.5")) == 0
+    recipe = json.loads((tmp_path / "cls.json").read_text())["recipe"]
+    assert (recipe["augment"], recipe["lr"], recipe["min_accuracy"], recipe["epochs"]) == ("none", 0.002, 0.5, 2)

@@ -105,6 +105,10 @@ def test_evaluate_unconditional_images(work):
     assert (record["protocol"]["n_generated"], record["protocol"]["n_real"]) == (N_FAKE, N_REAL)
     assert record["protocol"]["kid_subset_size"] == N_FAKE and record["protocol"]["is_splits"] == 10
     assert record["protocol"]["extractor_sha256"] == tensors_sha256(work["cls"])
+    # a classifier without a frozen evaluator's card: "retrained", with its recorded accuracy
+    info = json.loads((work["root"] / "cls.json").read_text())
+    assert record["protocol"]["extractor_version"] == "retrained"
+    assert record["protocol"]["extractor_accuracy"] == info["test_accuracy"]
 
 
 def test_evaluate_records_the_samples_truncation(work, ring):

@@ -142,3 +142,34 @@ def test_torch_fidelity_float64_option_is_still_ignored():
 def test_mismatched_statistics_are_refused():
     with pytest.raises(ValueError):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+
+
+def test_zero_variance_dimensions_drop_out_exactly():
+    """Dead feature units: a dimension where either covariance has zero variance is removed from
+    both before the square root (exact), so S1's small eigenvalues elsewhere are kept. Without
+    it the Cholesky path fails on the singular S2 and the sqrt(S1) route drops S1's eigenvalue
+    1e-16, losing its share sqrt(1e-16) = 1e-8 of the trace."""
+    s1 = np.diag([1.0, 1e-16, 5.0])
+    s2 = np.diag([1.0, 1.0, 0.0])  # dimension 2 is dead in S2
+    assert trace_sqrt_product(s1, s2) == pytest.approx(1 + 1e-8, rel=1e-14, abs=0)
+    assert trace_sqrt_product(s2, s1) == pytest.approx(1 + 1e-8, rel=1e-14, abs=0)
+    # the traces keep every dimension: FD = tr S1 + tr S2 - 2 tr sqrt(S1 S2)
+    assert frechet_distance(np.zeros(3), s1, np.zeros(3), s2) == pytest.approx(6 - 2e-8, rel=1e-14, abs=0)
+
+
+def test_dead_units_in_features_give_the_fid_of_the_live_ones():
+    rng = np.random.default_rng(5)
+    live1 = rng.standard_normal((500, 12)) @ rng.standard_normal((12, 12))
+    live2 = rng.standard_normal((400, 12)) @ rng.standard_normal((12, 12)) + 0.3
+    x1, x2 = np.zeros((500, 16)), np.zeros((400, 16))
+    x1[:, :12], x2[:, :12] = live1, live2
+    x1[:, 12], x2[:, 13] = 0.5, rng.standard_normal(400)  # 12: constant in x1 only, 13: in x2 only
+    x1[:, 14] = x2[:, 14] = 0.0                            # 14, 15: dead in both
+    mu1, s1 = feature_statistics(x1.astype(np.float32))
+    mu2, s2 = feature_statistics(x2.astype(np.float32))
+    assert s1[12, 12] == 0 and s2[14, 14] == 0 and s1[15, 15] == 0  # exactly: dead is dead
+    live = list(range(12))
+    diff = mu1 - mu2
+    expected = (diff @ diff + np.trace(s1) + np.trace(s2)
+                - 2 * np.trace(scipy.linalg.sqrtm(s1[np.ix_(live, live)] @ s2[np.ix_(live, live)])).real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-10)

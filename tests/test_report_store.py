@@ -256,6 +256,19 @@ def test_store_rows_carry_protocol_and_cost(tmp_path):
     assert value(store, model="cgan", metric="class_accuracy")["value"].tolist() == [0.9] * 3
 
 
+def test_store_rows_carry_the_classifier_version_and_accuracy(tmp_path):
+    suite_file, results = write_results(tmp_path)
+    path = results / "metrics" / "fashion-mnist" / "classifier" / "dcgan" / "seed1.json"
+    record = json.loads(path.read_text())
+    record["protocol"] |= {"extractor_version": "classifier-fashion-mnist-v2", "extractor_accuracy": 0.9275}
+    path.write_text(json.dumps(record))
+    store = store_of(suite_file, results)
+    row = value(store, model="dcgan", seed=1, metric="fid").iloc[0]
+    assert (row["extractor_version"], row["extractor_accuracy"]) == ("classifier-fashion-mnist-v2", 0.9275)
+    older = value(store, model="dcgan", seed=0, metric="fid").iloc[0]  # files without them
+    assert pd.isna(older["extractor_version"]) and pd.isna(older["extractor_accuracy"])
+
+
 def test_status_written_before_the_timing_block_still_gives_its_cost(tmp_path):
     """status.json keeps wall time and images/s in "timing"; older files have them at the top."""
     suite_file, results = write_results(tmp_path)

@@ -78,6 +78,16 @@ def test_caption_states_the_protocol(store):
     assert "MIXED" not in caption
 
 
+def test_caption_names_the_classifier_version_and_its_accuracy(store):
+    frozen = store.assign(extractor_version="classifier-fashion-mnist-v2", extractor_accuracy=0.92751)
+    caption = "\n".join(tables.results_table(frozen, "fashion-mnist", "classifier").caption)
+    assert ("Extractor: classifier (frozen evaluator classifier-fashion-mnist-v2, test accuracy 0.9275; "
+            "weights sha256 0123456789ab)") in caption
+    retrained = store.assign(extractor_version="retrained", extractor_accuracy=0.91)
+    caption = "\n".join(tables.results_table(retrained, "fashion-mnist", "classifier").caption)
+    assert "Extractor: classifier (retrained on this machine, test accuracy 0.9100; weights sha256" in caption
+
+
 def test_a_mixed_protocol_is_flagged_with_the_models_it_concerns(store):
     mixed = store.copy()
     mixed.loc[mixed["model"] == "dcgan", "n_generated"] = 10000

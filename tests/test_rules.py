@@ -158,3 +158,39 @@ def test_two_domain_models_are_evaluated_against_their_domains_with_their_floors
     assert len(domain_features) == 4
     floors = [c for c in commands if "-m gans sample-real" in c and "--domain-task" in c]
     assert {re.search(r"--task (\S+)", c).group(1) for c in floors} == {"coupled", "translation"}
+
+
+FROZEN = "gans/metrics/evaluators/classifier-fashion-mnist-v2.pt"
+
+
+def planned_rules(output: str) -> list[str]:
+    return re.findall(r"^rule (\w+):$", output, flags=re.M)
+
+
+def test_the_frozen_evaluator_is_the_default_and_nothing_retrains_it(work):
+    commands = [line for line in dry_run(work, NO_SWEEP).splitlines() if "-m gans " in line]
+    features = [c for c in commands if "-m gans real-features" in c and "--extractor classifier" in c]
+    evaluations = [c for c in commands if "-m gans evaluate " in c and "--extractor classifier" in c]
+    assert features and evaluations
+    for command in features + evaluations:
+        path = re.search(r"--classifier (\S+)", command).group(1)
+        assert path.endswith(FROZEN) and Path(path).is_file(), command
+    for command in features:  # the accuracy is measured again on the test split
+        assert "--classifier-test results/data/fashion-mnist/test.pt" in command
+    assert not any("-m gans train-classifier" in c for c in commands)
+    assert "train_classifier" not in planned_rules(dry_run(work, NO_SWEEP))
+
+
+def test_a_suite_can_retrain_the_classifier_with_its_own_recipe(work):
+    suite = NO_SWEEP | {"evaluation": NO_SWEEP["evaluation"] | {
+        "classifier": {"source": "retrain", "epochs": 5, "min_accuracy": 0.85}}}
+    output = dry_run(work, suite)
+    assert planned_rules(output).count("train_classifier") == 1
+    commands = [line for line in output.splitlines() if "-m gans " in line]
+    (train,) = [c for c in commands if "-m gans train-classifier" in c]
+    assert "--recipe v2 --set epochs=5 --set min_accuracy=0.85" in train
+    assert "--out results/extractors/classifier-fashion-mnist.pt" in train
+    used = [c for c in commands if ("-m gans real-features" in c or "-m gans evaluate " in c)
+            and "--extractor classifier" in c]
+    assert used and all("--classifier results/extractors/classifier-fashion-mnist.pt" in c for c in used)
+    assert FROZEN not in output

@@ -209,3 +209,65 @@ def test_floor_names_are_not_model_names():
     suite["models"] = ["real-coupled-edges"] + suite["models"]
     with pytest.raises(SuiteError, match=re.escape("models[0]: 'real-coupled-edges' is the name of a real floor")):
         check_suite(suite)
+
+
+# ------------------------------------------------------------------ evaluation.classifier
+def with_classifier(block) -> dict:
+    suite = smoke()
+    suite["evaluation"] = suite["evaluation"] | {"classifier": block}
+    return suite
+
+
+@pytest.mark.parametrize("block", [
+    {"source": "retrain"}, {"source": "frozen"}, {},
+    {"source": "retrain", "recipe": "v1"},
+    {"source": "retrain", "epochs": 4, "lr": 0.001, "schedule": "linear", "augment": "none",
+     "min_accuracy": 0.85},
+])
+def test_honoured_classifier_settings_load(block, tmp_path):
+    check_suite(with_classifier(block))
+    path = tmp_path / "smoke.yaml"
+    path.write_text(yaml.safe_dump(with_classifier(block)))
+    load_checked_suite(path, schema=SCHEMA)
+
+
+@pytest.mark.parametrize("block, message", [
+    ({"epoch": 4}, "evaluation.classifier.epoch: unknown key, not honoured"),
+    ({"source": "retrain", "optimizer": "sgd"}, "evaluation.classifier.optimizer: unknown key"),
+    ({"source": "retrain", "architecture": "domain-cnn-v1"}, "evaluation.classifier.architecture: unknown key"),
+    ({"source": "download"}, "evaluation.classifier.source: must be frozen or retrain"),
+    ({"source": "retrain", "recipe": "v9"}, "evaluation.classifier.recipe: unknown recipe 'v9'"),
+    ({"source": "retrain", "epochs": 0}, "evaluation.classifier.epochs: must be a positive integer"),
+    ({"source": "retrain", "schedule": "cosine"}, "evaluation.classifier.schedule: must be linear or one-cycle"),
+    # a recipe for a classifier that would not be trained: fashion-mnist has a frozen evaluator
+    ({"epochs": 4}, "evaluation.classifier.epochs: recipe settings apply to a retrained classifier"),
+])
+def test_classifier_settings_the_code_does_not_honour_are_refused_naming_the_key(block, message):
+    with pytest.raises(SuiteError, match=re.escape(message)):
+        check_suite(with_classifier(block))
+
+
+@pytest.mark.parametrize("key", ["epoch", "optimizer"])
+def test_unknown_classifier_keys_stop_the_suite_at_load(key, tmp_path):
+    path = tmp_path / "smoke.yaml"
+    path.write_text(yaml.safe_dump(with_classifier({"source": "retrain", key: 1})))
+    with pytest.raises(SuiteError, match=f"evaluation.classifier: .*'{key}'") as error:
+        load_checked_suite(path, schema=SCHEMA)
+    assert "\n" not in str(error.value)
+
+
+def test_datasets_without_a_frozen_evaluator_retrain():
+    from gans.layout import ResultsLayout, classifier_source, classifier_weights_for
+
+    layout = ResultsLayout.for_suite("results", "reports", "smoke")
+    suite = smoke() | {"datasets": ["fashion-mnist", "mnist"]}
+    assert classifier_source(suite, "fashion-mnist") == "frozen"
+    assert classifier_source(suite, "mnist") == "retrain"
+    assert classifier_weights_for(layout, suite, "mnist") == "results/extractors/classifier-mnist.pt"
+    assert classifier_weights_for(layout, suite, "fashion-mnist").endswith(
+        "gans/metrics/evaluators/classifier-fashion-mnist-v2.pt")
+    retrain = with_classifier({"source": "retrain"})
+    assert classifier_weights_for(layout, retrain, "fashion-mnist") == \
+        "results/extractors/classifier-fashion-mnist.pt"
+    # a recipe for the datasets that retrain anyway is fine
+    check_suite(suite | {"datasets": ["mnist"], "evaluation": suite["evaluation"] | {"classifier": {"epochs": 4}}})

@@ -6,7 +6,8 @@
     statistics: times, speed-up, agreement;
 (b) one evaluation of 10k samples with every image metric against cached real features: total
     time and the share spent in feature extraction. Uses the classifier at --classifier, else
-    trains a quick one (1 epoch); uses --samples, else noised real images with their labels.
+    the dataset's frozen evaluator, else trains a quick one (1 epoch); uses --samples, else
+    noised real images with their labels.
 
 BLAS threads are fixed before numpy loads, so both routes run on the same number of cores.
 """
@@ -98,7 +99,11 @@ def bench_evaluation(n: int, classifier: Optional[str], samples_path: Optional[s
     from gans.metrics.evaluate import compute_real_features, evaluate_images
     from gans.metrics.extractors import ExtractorOptions
 
+    from gans.metrics.evaluators import frozen_weights
+
     train, test = _prepared_splits(data_dir)
+    if classifier is None and frozen_weights(train["dataset"]) is not None:
+        classifier = str(frozen_weights(train["dataset"]))  # the dataset's frozen evaluator
     if classifier is None:
         t0 = time.perf_counter()
         trained = train_classifier(train, test, seed=0, epochs=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict
-
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -14,13 +14,16 @@ from gans.data import load_prepared
 from gans.io import load_torch
 from gans.threads import pin_threads
 
+DEFAULT_RECIPE_NAME = "v2"  # gans.metrics.classifier.DEFAULT_RECIPE (not imported here: fast --help)
+
 if TYPE_CHECKING:
     from gans.metrics.extractors import ExtractorOptions
 
 
 def _add_extractor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier", default=None,
-                   help="domain classifier weights (train-classifier --out); needed by --extractor "
+                   help="domain classifier weights: a frozen evaluator (gans/metrics/evaluators/*.pt, "
+                        "checked against its card) or train-classifier --out; needed by --extractor "
                         "classifier, and gives class accuracy of conditional samples under Inception")
     p.add_argument("--inception-weights", default=None,
                    help="local Inception weights file (torch-fidelity's weights-inception-2015-12-05); "
@@ -35,18 +38,28 @@ def _add_extractor_options(p: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train-classifier", help="train the dataset's domain classifier (the 'classifier' extractor)",
-        description="Train a small CNN on a prepared train split with a fixed seed, measure it on the "
-                    "test split, and write its weights and an info JSON (accuracy, sha256 of the weights). "
-                    "Fails when the test accuracy is below --min-accuracy.")
+        description="Train a small CNN on a prepared train split with a fixed seed and a recipe "
+                    "(gans.metrics.classifier.RECIPES), measure it on the test split, and write its "
+                    "weights and an info JSON (accuracy, sha256 of the weights' tensors, recipe, torch "
+                    "version, CPU capability). Fails when the test accuracy is below the recipe's "
+                    "min_accuracy. --freeze NAME writes a frozen evaluator's card instead of the info.")
     p.add_argument("--train", required=True, help="prepared train split (.pt)")
     p.add_argument("--test", required=True, help="prepared test split (.pt)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="weights file to write (.pt)")
-    p.add_argument("--info", required=True, help="JSON to write: accuracy, sha256, seed, epochs, ...")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--info", required=True,
+                   help="JSON to write: accuracy, sha256, recipe, ... (with --freeze: the card, which "
+                        "must be the weights file's name with .json)")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE_NAME, help="training recipe: v2 (default) or v1")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                   help="override one recipe field (epochs, batch_size, lr, schedule, warmup, "
+                        "weight_decay, augment, shift, min_accuracy); repeatable")
+    p.add_argument("--epochs", type=int, default=None, help="the recipe's epochs, overridden")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (results depend on it)")
-    p.add_argument("--min-accuracy", type=float, default=0.90,
-                   help="fail (and write nothing) below this test accuracy")
+    p.add_argument("--min-accuracy", type=float, default=None,
+                   help="fail (and write nothing) below this test accuracy (default: the recipe's)")
+    p.add_argument("--freeze", default=None, metavar="NAME",
+                   help="mark the weights as the frozen evaluator NAME and write its card")
     p.set_defaults(func=cmd_train_classifier)
 
     p = subparsers.add_parser(
@@ -63,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="features of one domain of this two-domain task (gans.data.DOMAIN_TASKS) "
                         "in the split, instead of the whole split")
     p.add_argument("--domain", choices=["a", "b"], default=None, help="with --domain-task: which domain")
+    p.add_argument("--classifier-test", default=None, metavar="TEST.pt",
+                   help="with --extractor classifier: the prepared test split; the classifier's accuracy "
+                        "on it is measured, must match its card (or weights file) to 1e-3, and is recorded")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_real_features)
 
@@ -92,33 +108,73 @@ def _extractor_options(args: argparse.Namespace) -> "ExtractorOptions":
                             inception_sha256=args.inception_sha256, allow_download=not args.no_download)
 
 
+def parse_overrides(entries: list[str]) -> dict[str, Any]:
+    """FIELD=VALUE strings -> recipe overrides, each value as YAML (numbers, words)."""
+    import yaml
+
+    overrides = {}
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        if not sep:
+            raise SystemExit(f"[train-classifier] --set takes FIELD=VALUE, got {entry!r}")
+        overrides[name.strip()] = yaml.safe_load(value)
+    return overrides
+
+
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     from gans.io import save_torch_atomic, write_json_atomic
-    from gans.metrics.classifier import train_classifier
+    from gans.metrics.classifier import RECIPES, dead_units, features_of, train_classifier
+    from gans.metrics.evaluators import CARD_KIND, card_path, cpu_capability
     from gans.metrics.weights import tensors_sha256
 
     torch.set_num_threads(args.threads)
+    overrides = parse_overrides(args.overrides)
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.min_accuracy is not None:
+        overrides["min_accuracy"] = args.min_accuracy
+    try:
+        recipe = RECIPES.get(args.recipe).overridden(overrides)
+    except (KeyError, ValueError) as error:
+        raise SystemExit(f"[train-classifier] {error.args[0]}") from None
+    if args.freeze and card_path(args.out) != Path(args.info):
+        raise SystemExit(f"[train-classifier] --freeze: the card must be {card_path(args.out)} "
+                         f"(the weights file's name with .json), got --info {args.info}")
     train, test = load_prepared(args.train), load_prepared(args.test)
     print(f"[train-classifier] {train['dataset']}: {len(train['data'])} train / {len(test['data'])} test "
-          f"images, seed {args.seed}, {args.epochs} epochs, {args.threads} thread(s)", flush=True)
-    trained = train_classifier(train, test, seed=args.seed, epochs=args.epochs,
+          f"images, seed {args.seed}, recipe {args.recipe} {asdict(recipe)}, {args.threads} thread(s)",
+          flush=True)
+    trained = train_classifier(train, test, seed=args.seed, recipe=recipe,
                                log=lambda line: print(f"[train-classifier] {line}", flush=True))
     print(f"[train-classifier] test accuracy {trained.test_accuracy:.4f} "
           f"({trained.train_seconds:.1f} s training)", flush=True)
-    if trained.test_accuracy < args.min_accuracy:
+    if trained.test_accuracy < recipe.min_accuracy:
         raise SystemExit(f"[train-classifier] FAILED: test accuracy {trained.test_accuracy:.4f} is below "
-                         f"--min-accuracy {args.min_accuracy}; the classifier is not good enough to "
+                         f"--min-accuracy {recipe.min_accuracy}; the classifier is not good enough to "
                          f"measure samples with. Nothing was written.")
-    save_torch_atomic(args.out, trained.record())
+    dead = dead_units(features_of(trained.model, test["data"]))
+    record = trained.record()
+    if args.freeze:
+        record["evaluator"] = args.freeze
+    save_torch_atomic(args.out, record)
     sha256 = tensors_sha256(args.out)
+    arch = trained.model.arch
     info = {"dataset": trained.dataset, "test_accuracy": trained.test_accuracy, "sha256": sha256,
-            "seed": trained.seed, "epochs": trained.epochs,
-            "architecture": asdict(trained.model.arch), "threads": args.threads,
+            "tensors_sha256": sha256, "seed": trained.seed, "epochs": trained.epochs,
+            "architecture": asdict(arch), "feature_layer": arch.feature_layer,
+            "feature_dim": arch.feature_dim, "dead_feature_units": dead,
+            "recipe": {"name": args.recipe, **asdict(recipe)}, "threads": args.threads,
             "epoch_losses": trained.epoch_losses,
             "train_data_sha256": train["sha256"], "test_data_sha256": test["sha256"],
+            "trained_with": {"torch": torch.__version__, "cpu_capability": cpu_capability()},
             "timing": {"train_s": trained.train_seconds}}  # apart: it varies run to run
+    if args.freeze:
+        info = {"kind": CARD_KIND, "name": args.freeze, "version": arch.name,
+                "weights_file": Path(args.out).name, **info}
+        del info["sha256"]  # the card names it tensors_sha256 only
     write_json_atomic(args.info, info)
-    print(f"[train-classifier] sha256 {sha256[:12]} -> {args.out}, {args.info}", flush=True)
+    print(f"[train-classifier] {dead} dead feature unit(s) of {arch.feature_dim} on the test split; "
+          f"sha256 {sha256[:12]} -> {args.out}, {args.info}", flush=True)
     return 0
 
 
@@ -143,13 +199,19 @@ def _real_features(args: argparse.Namespace) -> int:
         print(f"[real-features] domain {args.domain} of {args.domain_task}", flush=True)
     print(f"[real-features] {prepared['dataset']}/{prepared['split']}: {n} of {len(prepared['data'])} "
           f"images, extractor {args.extractor}", flush=True)
+    classifier_test = load_prepared(args.classifier_test) if args.classifier_test else None
     try:
-        record = compute_real_features(prepared, args.extractor, _extractor_options(args), n, args.device)
+        record = compute_real_features(prepared, args.extractor, _extractor_options(args), n, args.device,
+                                       classifier_test)
     except WeightsError as error:
         raise SystemExit(f"[real-features] {error}") from error
     if args.domain_task is not None:
         record.update(domain_task=args.domain_task, domain=args.domain)
     save_torch_atomic(args.out, record)
+    if record["extractor_version"] is not None:
+        checked = "measured and checked" if record["extractor_accuracy_checked"] else "recorded, not re-checked"
+        print(f"[real-features] classifier {record['extractor_version']}: test accuracy "
+              f"{record['extractor_accuracy']:.4f} ({checked})", flush=True)
     print(f"[real-features] {record['feature_dim']}-d features, extractor sha256 "
           f"{record['extractor_sha256'][:12]}, {record['timing']['extraction_s']:.1f} s "
           f"-> {args.out}", flush=True)

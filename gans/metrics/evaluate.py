@@ -21,6 +21,7 @@ from gans.quantize import QUANTIZATION_RULE
 
 if TYPE_CHECKING:  # the extractors load torch-fidelity (and torchvision, ~3 s): image paths import them
     from gans.metrics.extractors import ExtractorOptions
+    from gans.metrics.weights import WeightsFile
 
 REAL_SUBSET_SEED = 0
 
@@ -37,15 +38,43 @@ def real_subset_indices(size: int, n: int) -> torch.Tensor:
     return pick.sort().values
 
 
+def checked_classifier_accuracy(weights: WeightsFile, test: dict[str, Any]) -> float:
+    """The classifier's accuracy on the prepared test split, measured here; it must match its
+    frozen evaluator's card (or its weights file's record) to 1e-3, else WeightsError."""
+    from gans.metrics.classifier import accuracy, load_checked_classifier
+    from gans.metrics.evaluators import EvaluatorError, check_accuracy
+    from gans.metrics.weights import WeightsError
+
+    if test.get("split") != "test":
+        raise ValueError(f"the classifier's accuracy is checked on the test split, got {test.get('split')}")
+    loaded = load_checked_classifier(weights.path)
+    measured = accuracy(loaded.model, test["data"], test["labels"])
+    if loaded.recorded_accuracy is not None:
+        try:
+            check_accuracy(loaded.card or loaded.record, measured, test["sha256"],
+                           f"classifier {loaded.version} ({weights.path})")
+        except EvaluatorError as error:
+            raise WeightsError(str(error)) from None
+    return measured
+
+
 def compute_real_features(prepared: dict[str, Any], extractor_name: str, options: ExtractorOptions,
-                          n: int, device: str = "cpu") -> dict[str, Any]:
-    """Features, logits, labels and float64 mu/sigma of n real images of a prepared split."""
+                          n: int, device: str = "cpu",
+                          classifier_test: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Features, logits, labels and float64 mu/sigma of n real images of a prepared split.
+
+    `classifier_test` (the classifier extractor): the prepared test split, on which the
+    classifier's accuracy is measured and checked (`checked_classifier_accuracy`); without it the
+    recorded accuracy is kept, unchecked."""
     if prepared["kind"] != "image":
         raise ValueError(f"real features are for image data; {prepared['dataset']} is {prepared['kind']} "
                          f"(toy metrics read the prepared file directly)")
     from gans.metrics.extractors import extract_features, resolve
 
     extractor, weights = resolve(extractor_name, options)
+    accuracy_checked = classifier_test is not None and extractor.name == "classifier"
+    extractor_accuracy = (checked_classifier_accuracy(weights, classifier_test) if accuracy_checked
+                          else weights.recorded_accuracy)
     indices = real_subset_indices(len(prepared["data"]), n)
     started = time.perf_counter()
     out = extract_features(extractor, weights, prepared["data"][indices], device)
@@ -54,6 +83,8 @@ def compute_real_features(prepared: dict[str, Any], extractor_name: str, options
         "kind": "real-features", "dataset": prepared["dataset"], "split": prepared["split"],
         "data_sha256": prepared["sha256"], "num_classes": prepared["num_classes"],
         "extractor": extractor.name, "extractor_sha256": weights.sha256,
+        "extractor_version": weights.version, "extractor_accuracy": extractor_accuracy,
+        "extractor_accuracy_checked": accuracy_checked,
         "feature_layer": extractor.feature_layer, "logits_layer": extractor.logits_layer,
         "n": n, "subset_seed": REAL_SUBSET_SEED if n < len(prepared["data"]) else None,
         "indices": indices, "features": out["features"],
@@ -169,7 +200,9 @@ def evaluate_images(samples: dict[str, Any], real: dict[str, Any], extractor_nam
     record["protocol"] = _protocol(samples, real["n"], real["split"], extractor_name,
                                    real["extractor_sha256"], real["feature_dim"], settings,
                                    samples.get("quantization") or QUANTIZATION_RULE)
-    record["protocol"].update({"real_data_sha256": real["data_sha256"],
+    record["protocol"].update({"extractor_version": real.get("extractor_version"),  # None: older files
+                               "extractor_accuracy": real.get("extractor_accuracy"),
+                               "real_data_sha256": real["data_sha256"],
                                "feature_layer": real["feature_layer"],
                                "conditional": bool(samples.get("conditional"))})
     record["timing"] = {"total_s": time.perf_counter() - started, "feature_extraction_s": extraction_s}

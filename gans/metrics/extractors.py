@@ -4,7 +4,9 @@ Two extractors, named as in the metrics files:
 - "inception-v3-compat": torch-fidelity's built-in TF1-compatible Inception (features "2048",
   logits "logits_unbiased", as torch-fidelity uses them); grey images are repeated to RGB.
 - "classifier": the dataset's domain classifier (gans.metrics.classifier), registered here under
-  the same name; features "penultimate", logits "logits".
+  the same name; features "penultimate" (the hidden layer's features: in v2 taken before its
+  non-linearity, the layer's name is kept for torch-fidelity), logits "logits". A frozen
+  evaluator's tensors are checked against its card at every load (gans.metrics.evaluators).
 
 Extraction always names the extractor and hands it a resolved, hash-checked local weights file,
 which routes around two torch-fidelity 0.4.0 traps: with default extractors, `prc` runs on
@@ -26,8 +28,9 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
-from gans.metrics.classifier import load_classifier
-from gans.metrics.weights import WeightsFile, checked_weights, resolve_inception_weights, tensors_sha256
+from gans.metrics.classifier import load_checked_classifier, load_classifier
+from gans.metrics.evaluators import EvaluatorError
+from gans.metrics.weights import WeightsError, WeightsFile, checked_weights, resolve_inception_weights
 from gans.quantize import uint8_to_float
 from gans.registry import Registry
 
@@ -39,8 +42,8 @@ class ClassifierFeatureExtractor(FeatureExtractorBase):
                  feature_extractor_weights_path: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(name, features_list)
         if feature_extractor_weights_path is None:
-            raise ValueError("the classifier extractor needs feature_extractor_weights_path: "
-                             "the weights file written by `python -m gans train-classifier`")
+            raise ValueError("the classifier extractor needs feature_extractor_weights_path: a "
+                             "frozen evaluator's weights or a file written by `python -m gans train-classifier`")
         self.classifier, _ = load_classifier(feature_extractor_weights_path)
         self.requires_grad_(False)
         self.eval()
@@ -103,11 +106,16 @@ class Extractor:
 
 def _classifier_weights(options: ExtractorOptions) -> WeightsFile:
     if options.classifier is None:
-        raise ValueError("the classifier extractor needs --classifier CLS.pt "
-                         "(written by `python -m gans train-classifier`)")
+        raise ValueError("the classifier extractor needs --classifier CLS.pt (a frozen evaluator of "
+                         "gans/metrics/evaluators, or written by `python -m gans train-classifier`)")
     found = checked_weights(options.classifier, None, "Train it with `python -m gans train-classifier`.",
                             "--classifier")
-    return WeightsFile(found.path, tensors_sha256(found.path))  # the weights, not the file's bytes
+    try:
+        loaded = load_checked_classifier(found.path)  # a frozen evaluator: checked against its card
+    except EvaluatorError as error:
+        raise WeightsError(str(error)) from None
+    # the hash of the weights, not of the file's bytes
+    return WeightsFile(found.path, loaded.tensors_sha256, loaded.version, loaded.recorded_accuracy)
 
 
 def _inception_weights(options: ExtractorOptions) -> WeightsFile:

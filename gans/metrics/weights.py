@@ -32,6 +32,8 @@ class WeightsError(RuntimeError):
 class WeightsFile:
     path: Path
     sha256: str
+    version: Optional[str] = None             # classifier: frozen evaluator's name, or "retrained"
+    recorded_accuracy: Optional[float] = None  # classifier: test accuracy from its card / record
 
 
 def file_sha256(path: Path | str) -> str:

@@ -86,6 +86,7 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
         f"{tables.describe_values(scored, 'real_split')} split; extractors "
         f"{', '.join(sorted(set(scored['extractor'].dropna())))}; the floor is "
         "a real train subset of the same size evaluated like a model.",
+        *classifier_lines(scored),
         f"Quantization: {tables.describe_values(trained, 'quantization')}.",
         f"Truncation: {truncation_text(trained)}.",
         "Evaluation samples come from a fixed latent bank per (suite, seed), the same for every model.",
@@ -103,6 +104,12 @@ def protocol_lines(suite: dict[str, Any], store: pd.DataFrame) -> list[str]:
     lines.append("Runs: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items())
                  + f" (of {len(runs)}).")
     return lines
+
+
+def classifier_lines(scored: pd.DataFrame) -> list[str]:
+    """Which domain classifier made the classifier features (none when the records do not say)."""
+    text = tables.evaluator_text(scored[scored["extractor"] == "classifier"])
+    return [f"Domain classifier: {text.rstrip('; ')}."] if text else []
 
 
 def intervals_text(n_seeds: int) -> str:

@@ -29,11 +29,12 @@ from gans.report.roadmap import is_conditional, model_year
 
 STORE_COLUMNS = [
     "suite", "dataset", "model", "year", "seed", "extractor", "metric", "value", "status",
-    "n_generated", "n_real", "real_split", "extractor_sha256", "quantization", "truncation",
-    "checkpoint_rule", "step", "diverged_at", "task", "domain_task",
+    "n_generated", "n_real", "real_split", "extractor_sha256", "extractor_version",
+    "extractor_accuracy", "quantization", "truncation", "checkpoint_rule", "step", "diverged_at",
+    "task", "domain_task",
 ]
 INTEGER_COLUMNS = ["year", "seed", "n_generated", "n_real", "step", "diverged_at"]
-FLOAT_COLUMNS = ["value", "truncation"]  # truncation: empty = off
+FLOAT_COLUMNS = ["value", "truncation", "extractor_accuracy"]  # truncation: empty = off
 
 COST_EXTRACTOR = "-"
 COST_METRICS = registry.keys_for(registry.COST)
@@ -116,6 +117,10 @@ def metric_rows(base: dict[str, Any], suite: dict[str, Any], status: Optional[di
         "n_real": protocol.get("n_real", evaluation.get("n_real")),
         "real_split": protocol.get("real_split", evaluation.get("real_split")),
         "extractor_sha256": protocol.get("extractor_sha256"),
+        # the classifier: its frozen evaluator's name or "retrained", and its measured test
+        # accuracy (absent in older files and for other extractors)
+        "extractor_version": protocol.get("extractor_version"),
+        "extractor_accuracy": protocol.get("extractor_accuracy"),
         "quantization": protocol.get("quantization"),
         "truncation": protocol.get("truncation"),  # absent (older files) or None: off
         "checkpoint_rule": protocol.get("checkpoint_rule", (status or {}).get("checkpoint_rule")),

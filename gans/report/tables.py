@@ -21,6 +21,7 @@ import pandas as pd
 from gans.io import write_text_atomic
 from gans.layout import TOY_EXTRACTOR
 from gans.metrics import registry
+from gans.metrics.evaluators import RETRAINED
 from gans.layout import DomainFloor, is_floor
 from gans.report.roadmap import protocol_notes, roadmap_order
 from gans.report.stats import RANGE, Interval, class_count, describe, seed_interval
@@ -216,13 +217,32 @@ def describe_values(subset: pd.DataFrame, column: str) -> str:
 
 
 EXTRACTOR_NOTES = {
-    "classifier": "Features of the dataset's own classifier, trained by this workflow: these "
-                  "numbers are not comparable with Inception FID/IS or with published results.",
+    "classifier": "Features of the dataset's own classifier (a frozen evaluator shipped with the "
+                  "code, or retrained by this workflow where the caption says so): these numbers "
+                  "are not comparable with Inception FID/IS or with published results, nor across "
+                  "evaluator versions.",
     "inception-v3-compat": "Inception-v3 (TF-compatible) features, the papers' extractor; numbers "
                            "still depend on n, split and checkpoint rule.",
     TOY_EXTRACTOR: "Toy 2D metrics: a sample is high quality within 3 sigma of its nearest mode; "
                    "reverse KL of the mode histogram against uniform.",
 }
+
+
+def evaluator_text(subset: pd.DataFrame) -> str:
+    """Which classifier made the features, for the caption: "frozen evaluator NAME" or
+    "retrained on this machine", with its test accuracy; "" when the records do not say (older
+    files, other extractors)."""
+    if "extractor_version" not in subset or subset["extractor_version"].dropna().empty:
+        return ""
+    def named(version: object) -> str:
+        return "retrained on this machine" if version == RETRAINED else f"frozen evaluator {version}"
+    versions = subset.assign(extractor_version=subset["extractor_version"].map(
+        lambda v: v if pd.isna(v) else named(v)))
+    text = describe_values(versions, "extractor_version")
+    accuracy = subset.assign(extractor_accuracy=subset["extractor_accuracy"].map(
+        lambda v: v if pd.isna(v) else f"{float(v):.4f}"))
+    known = describe_values(accuracy, "extractor_accuracy")
+    return f"{text}, test accuracy {known}; " if known != "unknown" else f"{text}; "
 
 
 def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str] = LOWER_IS_BETTER,
@@ -235,7 +255,7 @@ def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str
                           "extractor_sha256")
     seeds = ", ".join(str(s) for s in sorted(subset["seed"].dropna().unique()))
     lines = [
-        f"Extractor: {extractor} (weights sha256 {sha}).",
+        f"Extractor: {extractor} ({evaluator_text(subset)}weights sha256 {sha}).",
         f"n_generated {describe_values(subset, 'n_generated')} vs n_real "
         f"{describe_values(subset, 'n_real')} real images of the "
         f"{describe_values(subset, 'real_split')} split.",
