@@ -117,11 +117,12 @@ class _Chain(nn.Sequential):
 
 
 def coupled_networks(spec: DataSpec, c: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
-    G = CoupledGenerators(c["z_dim"], spec.channels, spec.resolution, c["ngf"])
-    D = CoupledDiscriminators(spec.channels, spec.resolution, (c["d_conv1"], c["d_conv2"], c["d_fc"]))
-    cogan_init_(G)
-    cogan_init_(D)
-    return G, D
+    """The coupled pair of generators and of discriminators, with the official code's init."""
+    networks = (CoupledGenerators(c["z_dim"], spec.channels, spec.resolution, c["ngf"]),
+                CoupledDiscriminators(spec.channels, spec.resolution, (c["d_conv1"], c["d_conv2"], c["d_fc"])))
+    for network in networks:
+        cogan_init_(network)
+    return networks
 
 
 @MODELS.register("cogan")
