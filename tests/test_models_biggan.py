@@ -153,6 +153,8 @@ def test_orthogonal_regularisation_off_is_flagged() -> None:
     assert len(flagged) == 1 and "orthogonal regularisation off" in flagged[0]
     assert config_deviations("biggan", {"ema_decay": 0.0}) == [
         "EMA of G off (ema_decay 0: evaluation uses the last G)"]
+    assert config_deviations("biggan", {"g_lr": 8e-4, "d_lr": 8e-4}) == [
+        "learning rates G 0.0008, D 0.0008 instead of the recipe's 0.0002 / 0.0002"]
 
 
 def test_studiogan_cifar_optimisation_five_D_steps_per_G_step(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,6 +93,11 @@ def test_two_time_scale_adam_with_beta1_zero() -> None:
     assert lr_D == pytest.approx(4 * lr_G) and (lr_G, lr_D) == (1e-4, 4e-4)
     assert all(isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["betas"] == (0.0, 0.999)
                for opt in model.optimizers().values())
+    from gans.report.roadmap import config_deviations
+
+    assert config_deviations("sagan", {}) == []  # other learning rates are flagged in the report
+    assert config_deviations("sagan", {"g_lr": 4e-4, "d_lr": 1.6e-3}) == [
+        "learning rates G 0.0004, D 0.0016 instead of the recipe's 0.0001 / 0.0004"]
 
 
 def test_one_hinge_D_step_per_G_step(monkeypatch: pytest.MonkeyPatch) -> None:

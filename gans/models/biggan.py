@@ -128,7 +128,7 @@ class BigGAN(SAGAN):
     @classmethod
     def deviations(cls, config: Mapping[str, Any]) -> list[str]:
         """The paper's own choices a config switches off: the orthogonal term, the EMA, the init."""
-        off = []
+        off = super().deviations(config)
         if config["ortho_reg"] == 0:
             off.append("orthogonal regularisation off (ortho_reg 0; the paper uses 1e-4)")
         if config["ema_decay"] == 0:

@@ -140,6 +140,15 @@ class SAGAN(GANVariant):
 
     network_builders = {"image": sagan_networks}
 
+    @classmethod
+    def deviations(cls, config: Mapping[str, Any]) -> list[str]:
+        """Learning rates other than the recipe's (a CPU suite raises them; the report says so)."""
+        recipe = (cls.defaults["g_lr"], cls.defaults["d_lr"])
+        if (config["g_lr"], config["d_lr"]) == recipe:
+            return []
+        return [f"learning rates G {config['g_lr']:g}, D {config['d_lr']:g} instead of the "
+                f"recipe's {recipe[0]:g} / {recipe[1]:g}"]
+
     def optimizer(self, network: str) -> OptimizerFactory:
         """Adam with the two time-scale learning rates: g_lr for G, d_lr for D."""
         c = self.config
