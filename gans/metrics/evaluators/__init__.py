@@ -20,6 +20,8 @@ import platform
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from gans.provenance import cpu_model
+
 EVALUATORS_DIR = Path(__file__).resolve().parent
 CARD_KIND = "frozen-evaluator"
 ACCURACY_TOLERANCE = 1e-3
@@ -94,14 +96,5 @@ def cpu_capability() -> str:
     import torch
 
     capability = torch.backends.cpu.get_cpu_capability()
-    return f"{capability} ({_cpu_name() or platform.machine()})"
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    name = cpu_model()
+    return f"{capability} ({platform.machine() if name == 'unknown' else name})"
