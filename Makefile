@@ -1,6 +1,8 @@
 # Two entry points, both idempotent on a fresh machine (as root, nothing done before):
 #   make run    venv + pinned stack + Fashion-MNIST, then the default suite through Snakemake
 #   make test   the same setup, then pytest
+#   make reproduce   the default suite again in portable mode, in results/portable, then a
+#                    bit-for-bit comparison with the committed reports/default/digest.json
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +15,7 @@ FASHION_MNIST_DIR ?=
 SOURCE_ARG := $(if $(FASHION_MNIST_DIR),--source-dir $(FASHION_MNIST_DIR),)
 DATA := results/data/fashion-mnist
 
-.PHONY: setup data run test smoke toy report-html clean
+.PHONY: setup data run test smoke toy report-html reproduce clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +34,14 @@ run: setup data
 
 smoke: setup data
 	$(VENV)/bin/snakemake --cores $(CORES) --config suite=smoke $(RERUN) $(SNAKEMAKE_ARGS)
+
+# Portable mode (gans/portable.py) in its own results folder, so the native results stay apart;
+# the workflow prepares the data there itself.
+PORTABLE_DIR ?= results/portable
+reproduce: setup
+	$(VENV)/bin/snakemake --cores $(CORES) $(RERUN) --config portable=true \
+		results_dir=$(PORTABLE_DIR) reports_dir=$(PORTABLE_DIR)/reports $(SNAKEMAKE_ARGS)
+	$(PY) -m gans check-digest reports/default/digest.json $(PORTABLE_DIR)/reports/default/digest.json
 
 toy: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --config suite=toy-2d $(RERUN) $(SNAKEMAKE_ARGS)

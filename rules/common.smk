@@ -10,6 +10,7 @@
 from gans.layout import (REAL, ResultsLayout, classifier_recipe, classifier_weights_for, dataset_kind,
                          domain_floors, evaluated_models, extractors_for, floor_name, runs,
                          truncation_runs, two_domain_evaluation)
+from gans.portable import PORTABLE_ENV, check_portable_cpu
 from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
@@ -19,6 +20,14 @@ from gans.suite import (domain_task_for, load_checked_suite, model_config_for, r
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
 validate(config, "../config/schema.yaml")
+
+# Portable mode (README: Reproducing the committed reports): every job runs under the numeric
+# settings that give the same bits on any x86-64 machine with AVX2 (gans/portable.py). The
+# libraries read them at start-up, and jobs inherit Snakemake's environment.
+PORTABLE = str(config.get("portable", False)).lower() == "true"
+if PORTABLE:
+    check_portable_cpu()
+    os.environ.update(PORTABLE_ENV)
 SUITE_FILE = config.get("suite_file") or f"benchmarks/{config['suite']}.yaml"
 # schema, name = file name, then registry names, budgets, resources, ...: one line naming the field
 SUITE = load_checked_suite(SUITE_FILE, schema=f"{workflow.basedir}/config/suite.schema.yaml")
@@ -89,6 +98,10 @@ def status_files():
 
 def loss_files():
     return [LAYOUT.losses_file(d, m, s) for d, m, s in runs(SUITE)]
+
+
+def final_weights_files():
+    return [LAYOUT.final_weights(d, m, s) for d, m, s in runs(SUITE)]
 
 
 def samples_files():

@@ -18,7 +18,9 @@ Choices (also in `GAN.protocol_notes`):
     minibatch, one step) is the option `simultaneous_updates: true`;
   * our images are in [-1, 1], so G's sigmoid output s is mapped to 2s - 1 (= tanh(a / 2));
   * weights start as pylearn2's `irange` init: U(-0.05, 0.05) in G, U(-0.005, 0.005) in D.
-    The code's max-norm column constraints (1.9365) are left out.
+    The code's max-norm column constraints (1.9365) are left out;
+  * dropout is gans.nn.dropout's: the same masking, drawn so that every CPU vendor gives the same
+    mask from the same seed (torch's own CPU dropout does not).
 Toy 2-D data (spec.kind == "points", `kind_defaults`): G and D are plain ReLU MLPs
 (`points_hidden` x `points_layers`), G's output unbounded, 2-d noise, and Adam(1e-3, beta1 0.5)
 without decay: the paper has no 2-D experiment, and SGD did not put any sample within 3 sigma of
@@ -36,6 +38,7 @@ from torch import nn
 from gans.models.base import MODELS, Citation, GANVariant, OptimizerFactory
 from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
 from gans.nn.mlp import Maxout, points_networks, uniform_init_
+from gans.nn.dropout import PortableDropout
 from gans.spec import Batch, DataSpec, Progress
 
 G_IRANGE, D_IRANGE = 0.05, 0.005
@@ -63,9 +66,9 @@ class MaxoutDiscriminator(nn.Module):
                  hidden_dropout: float) -> None:
         super().__init__()
         self.main = nn.Sequential(
-            nn.Dropout(input_dropout), Maxout(in_features, units, pieces),
-            nn.Dropout(hidden_dropout), Maxout(units, units, pieces),
-            nn.Dropout(hidden_dropout), nn.Linear(units, 1),
+            PortableDropout(input_dropout), Maxout(in_features, units, pieces),
+            PortableDropout(hidden_dropout), Maxout(units, units, pieces),
+            PortableDropout(hidden_dropout), nn.Linear(units, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
