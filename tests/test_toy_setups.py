@@ -179,6 +179,8 @@ def test_the_comparison_table_gives_mean_and_standard_error_beside_the_published
     gdpp = table[table["Source"] == "GDPP (Elfeki et al. 2019)"].iloc[0]
     assert (gdpp["Method"], gdpp["Modes captured"], gdpp["HQ (%)"]) == ("WGAN-GP", "24.2", "28.7")
     assert not (table["Source"].str.startswith("PacGAN")).any()  # another protocol
+    pacgan = toy_published.comparison_table(suite("toy-pacgan"), store, "grid-25").text
+    assert pacgan[pacgan["Method"] == "GAN"].iloc[0]["Modes captured"] == "17.3 ± 0.8"  # as printed
     paths = toy_published.plot_comparison(veegan, store, "grid-25", tmp_path / "fig")
     assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.stat().st_size > 0 for p in paths)
 

@@ -66,6 +66,13 @@ def published_for(protocol: str, dataset: str) -> list[PublishedRow]:
     return [row for row in load_published() if row.protocol == protocol and row.dataset == dataset]
 
 
+def format_published(value: Optional[float], se: Optional[float]) -> str:
+    """A published number as its source printed it: "6.3 ± 0.5", "99.3"."""
+    if value is None:
+        return NO_VALUE
+    return f"{value:g}" if se is None else f"{value:g} ± {se:g}"
+
+
 def format_mean_error(value: Optional[float], se: Optional[float]) -> str:
     """"6.3 ± 0.5" (two significant digits of the error), the value alone without an error."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -105,7 +112,7 @@ def comparison_table(suite: Mapping[str, Any], store: pd.DataFrame, dataset: str
     for row in published:
         records.append({"Method": row.model, "Source": row.source, "Iterations": str(row.iterations),
                         "Runs": str(row.runs),
-                        **{label: format_mean_error(*row.values[field]) for _, label, field, _ in COLUMNS}})
+                        **{label: format_published(*row.values[field]) for _, label, field, _ in COLUMNS}})
     text = pd.DataFrame(records, columns=["Method", "Source", "Iterations", "Runs",
                                           *(label for _, label, _, _ in COLUMNS)])
     latex = text.apply(lambda c: c.map(tables.latex_escape)).rename(columns=tables.latex_escape)
