@@ -15,7 +15,7 @@ FASHION_MNIST_DIR ?=
 SOURCE_ARG := $(if $(FASHION_MNIST_DIR),--source-dir $(FASHION_MNIST_DIR),)
 DATA := results/data/fashion-mnist
 
-.PHONY: setup data run test smoke toy report-html reproduce clean
+.PHONY: setup data run test smoke toy toy-veegan toy-pacgan report-html reproduce clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,10 @@ reproduce: setup
 
 toy: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --config suite=toy-2d $(RERUN) $(SNAKEMAKE_ARGS)
+
+# the mode-collapse benchmark on the VEEGAN / GDPP and on the PacGAN protocols (README)
+toy-veegan toy-pacgan: setup
+	$(VENV)/bin/snakemake --cores $(CORES) --config suite=$@ $(RERUN) $(SNAKEMAKE_ARGS)
 
 report-html: setup
 	$(VENV)/bin/snakemake --cores 1 --report reports/default/report.html

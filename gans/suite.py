@@ -3,7 +3,7 @@
 The schema (config/suite.schema.yaml) checks shapes and ranges; `check_suite` checks what only
 the code knows: that every model and dataset is registered, that each model can train on each
 dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation,
-evaluation.truncation_sweep and evaluation.classifier) name.
+evaluation.truncation_sweep, evaluation.classifier and evaluation.toy_protocol) name.
 Both run when Snakemake starts, so a bad suite stops the workflow before any job.
 """
 
@@ -132,6 +132,7 @@ def check_suite(suite: dict[str, Any]) -> None:
     check_truncation_sweep(suite)
     check_domain_tasks(suite)
     check_classifier(suite)
+    check_toy_protocol(suite)
     check_resources(suite.get("resources", {}))
 
 
@@ -220,6 +221,33 @@ def check_classifier(suite: dict[str, Any]) -> None:
         raise SuiteError(f"{field}.{recipe_keys[0]}: recipe settings apply to a retrained classifier, "
                          f"and {', '.join(frozen)} would use its frozen evaluator: add "
                          f"{field}.source: retrain")
+
+
+def check_toy_protocol(suite: dict[str, Any]) -> None:
+    """evaluation.toy_protocol: a registered protocol, for a suite with toy data, generating the
+    number of samples the protocol scores."""
+    from gans.metrics.toy import TOY_PROTOCOLS
+
+    evaluation = suite.get("evaluation", {})
+    name = evaluation.get("toy_protocol")
+    if name is None:
+        return
+    field = "evaluation.toy_protocol"
+    if name not in TOY_PROTOCOLS:
+        raise SuiteError(f"{field}: unknown protocol {name!r} (known: {', '.join(TOY_PROTOCOLS)})")
+    if not any(DATASETS.get(d).kind == "points" for d in suite.get("datasets", []) if d in DATASETS):
+        raise SuiteError(f"{field}: scores toy 2-D data; this suite has none")
+    samples = TOY_PROTOCOLS[name].samples
+    if samples is not None and evaluation.get("n_generated") != samples:
+        raise SuiteError(f"evaluation.n_generated: the {name} protocol scores {samples} samples, "
+                         f"got {evaluation.get('n_generated')}")
+
+
+def toy_protocol_for(suite: dict[str, Any]) -> str:
+    """The toy protocol the suite's point samples are scored under (the default when unnamed)."""
+    from gans.metrics.toy import DEFAULT_TOY_PROTOCOL
+
+    return suite.get("evaluation", {}).get("toy_protocol") or DEFAULT_TOY_PROTOCOL
 
 
 def check_domain_tasks(suite: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
 from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
-                        steps_for, truncation_for)
+                        steps_for, toy_protocol_for, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
@@ -205,6 +205,11 @@ def domain_inputs(wc):
     if not two_domain_evaluation(SUITE, wc.model) or wc.extractor == "toy":
         return []
     return [*other_domains(wc).values(), LAYOUT.data_file(wc.dataset, "test")]
+
+
+def toy_args(wc):
+    """--toy-protocol NAME for toy evaluations: the protocol the suite names (or the default)."""
+    return f"--toy-protocol {toy_protocol_for(SUITE)}" if wc.extractor == "toy" else ""
 
 
 def domain_args(wc):

@@ -11,7 +11,8 @@ A variant holds its method's math and nothing else. It declares (class attribute
   choice_defaults        per value of a choice key, defaults that come with it (CGAN's backbone);
   protocol_notes         its documented deviations, shown in the report (and `deviations(config)`
                          for those a suite's config makes, flagged there too);
-  latent_prior           "normal" or "uniform" (z_dim from the config);
+  latent_prior           "normal" or "uniform" (z_dim from the config; a `latent_prior` key in
+                         `defaults` makes it a setting a suite may change);
   supports_truncation    whether evaluation may ask for truncated sampling;
   uses_budget            whether its schedule reads the step budget (then the budget is part of
                          the run's identity, so a longer run never resumes a shorter one);
@@ -254,7 +255,13 @@ class GANVariant(abc.ABC):
 
     def _latent(self, n: int, generator: Optional[torch.Generator],
                 device: torch.device | str) -> torch.Tensor:
-        return LATENT_PRIORS[self.latent_prior](n, self.config["z_dim"], generator, device)
+        return LATENT_PRIORS[self.prior](n, self.config["z_dim"], generator, device)
+
+    @property
+    def prior(self) -> str:
+        """The latent prior: the config's `latent_prior` where the variant has that key, else the
+        class's."""
+        return self.config.get("latent_prior", self.latent_prior)
 
     def _refuse_truncation(self, truncation: Optional[float]) -> None:
         if truncation is not None and not self.supports_truncation:

@@ -184,14 +184,15 @@ class CGAN(GAN):
         # optimisation (the conv backbone's; backbone_defaults holds the paper's SGD for the MLP)
         "optimizer": "adam", "lr": 2e-4, "adam_beta1": 0.5, "lr_decay": 1.0, "lr_min": 0.0,
         "momentum_start": 0.5, "momentum_end": 0.7, "momentum_saturate_steps": 125_000,
-        "simultaneous_updates": False,
+        "simultaneous_updates": False, "d_lr_scale": 1.0,
     }
     choice_defaults: ClassVar[Mapping[str, Mapping[Any, Mapping[str, Any]]]] = {
         "backbone": {
             "conv": {},
             "mlp": {"optimizer": "sgd", "lr": 0.1, "lr_decay": 1.00004, "lr_min": 1e-6},
         },
-        **GAN.choice_defaults,  # the optimizer names, checked after the backbone set its own
+        # the optimizer names, checked after the backbone set its own
+        "optimizer": GAN.choice_defaults["optimizer"],
     }
     data_kinds = ("image",)  # GAN's toy 2-D recipe does not apply
     protocol_notes: ClassVar[str] = (

@@ -17,7 +17,7 @@ import pandas as pd
 
 from gans.io import write_text_atomic
 from gans.layout import ResultsLayout, dataset_kind, domain_floors, extractors_for, is_floor, runs
-from gans.report import figures, layout, tables, truncation
+from gans.report import figures, layout, tables, toy_published, truncation
 from gans.report.anchors import NOT_COMPARABLE, anchors_tables
 from gans.report.roadmap import (REAL, config_deviations, is_conditional, mixes_styles, model_year,
                                  roadmap_order)
@@ -217,6 +217,7 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
     if points:
         figures.plot_toy_scatter(results, dataset, models, seeds[0], out / layout.toy_scatter(dataset))
         parts.append(figure_markdown(layout.toy_scatter(dataset), "samples over the true modes"))
+        parts.append(toy_published_section(suite, store, dataset, out))
         return "\n".join(parts)
     figures.plot_sample_grids(results, dataset, models, seeds[0], out / layout.sample_grid(dataset))
     parts.append(figure_markdown(layout.sample_grid(dataset), "sample grids"))
@@ -231,6 +232,18 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
         figures.plot_domain_panel(results, dataset, model, seeds[0], out / layout.domain_panel(dataset, model))
         parts.append(figure_markdown(layout.domain_panel(dataset, model), f"{model}: two domains"))
     return "\n".join(parts)
+
+
+def toy_published_section(suite: dict[str, Any], store: pd.DataFrame, dataset: str, out: Path) -> str:
+    """Our toy results beside the published ones of the suite's protocol (table and figure)."""
+    stem = layout.toy_published_table(dataset)
+    table = toy_published.comparison_table(suite, store, dataset)
+    tables.write_table(table, out / stem, f"{dataset}: ours beside the published numbers")
+    figure = layout.toy_published_figure(dataset)
+    toy_published.plot_comparison(suite, store, dataset, out / figure)
+    return "\n".join([f"### Beside the published numbers ({toy_published.toy_protocol_for(suite)} "
+                      "protocol)\n", table_markdown(table, stem),
+                      figure_markdown(figure, "ours beside the published numbers")])
 
 
 def write_anchors(out: Path) -> str:

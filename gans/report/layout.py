@@ -101,6 +101,14 @@ def toy_scatter(dataset: str) -> str:
     return f"figures/toy-scatter-{dataset}"
 
 
+def toy_published_table(dataset: str) -> str:
+    return f"tables/published-toy-{dataset}"
+
+
+def toy_published_figure(dataset: str) -> str:
+    return f"figures/published-toy-{dataset}"
+
+
 def domain_table(dataset: str, extractor: str, floor: DomainFloor) -> str:
     return f"tables/{floor.task}-{floor.domain_task}-{dataset}-{extractor}"
 
@@ -174,9 +182,14 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                        {"dataset": dataset, "figure": "training curves"}),
         ]
         if points:
-            items.append(ReportItem(toy_scatter(dataset) + ".png", "Samples",
-                                    "captions/toy_scatter.rst",
-                                    {"dataset": dataset, "figure": "toy scatter"}))
+            items += [
+                ReportItem(toy_scatter(dataset) + ".png", "Samples", "captions/toy_scatter.rst",
+                           {"dataset": dataset, "figure": "toy scatter"}),
+                ReportItem(toy_published_table(dataset) + ".html", "Metrics",
+                           "captions/toy_published.rst", {"dataset": dataset, "table": "published"}),
+                ReportItem(toy_published_figure(dataset) + ".png", "Metrics",
+                           "captions/toy_published.rst", {"dataset": dataset, "figure": "published"}),
+            ]
             continue
         items.append(ReportItem(sample_grid(dataset) + ".png", "Samples", "captions/sample_grid.rst",
                                 {"dataset": dataset, "figure": "sample grids"}))
