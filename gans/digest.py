@@ -47,8 +47,9 @@ def _weights_entry(final: Path, status: Path) -> dict[str, Any]:
     record = load_torch(final)
     networks = content_digest(record["networks"])
     run = _load_json(status)
+    # not the config hash: it changes when a model gains a setting that leaves its result alone
     return {"step": record.get("step"), "networks_sha256": networks,
-            "config_hash": run.get("config_hash"), "data_sha256": run.get("data_sha256"),
+            "data_sha256": run.get("data_sha256"),
             "portable_mode": run.get("provenance", {}).get("numeric", {}).get("portable_mode")}
 
 
