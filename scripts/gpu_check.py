@@ -63,7 +63,7 @@ from gans.metrics.weights import WeightsError, resolve_inception_weights  # noqa
 from gans.models import MODELS  # noqa: E402
 from gans.models.growing import GrowingGAN  # noqa: E402
 from gans.sampling import generate_samples  # noqa: E402
-from gans.suite import domain_task_for, load_checked_suite, model_config_for, steps_for  # noqa: E402
+from gans.suite import domain_task_for, load_checked_suite, model_config_for  # noqa: E402
 from gans.train import TrainSettings, train  # noqa: E402
 
 GPU_SUITES = ("cifar10", "celeba-64", "mnist")
@@ -82,17 +82,19 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         "runs them ('none': skip them)")
     p.add_argument("--models", default=None, help="comma-separated: only these models")
     p.add_argument("--steps", type=int, default=300, help="timed training steps per model")
-    p.add_argument("--warmup", type=int, default=20, help="warm-up steps per model (not timed)")
+    p.add_argument("--warmup", type=int, default=20, help="warm-up steps per model (not timed; 0: none)")
     p.add_argument("--samples", type=int, default=5000, help="images sampled and evaluated per model")
     p.add_argument("--bf16", action="store_true", help="train under torch.autocast(dtype=bfloat16)")
+    p.add_argument("--train-only", action="store_true",
+                   help="time training only (no sampling, no evaluation): a quick CPU estimate")
     p.add_argument("--inception-weights", default=None,
                    help="Inception weights file, or 'random' for the random-weight stand-in "
                         "(default: torch-fidelity's, else the stand-in)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--out", default="results/gpu-check", help="folder for gpu-check.csv and gpu-check.md")
     args = p.parse_args(argv)
-    if min(args.steps, args.warmup, args.samples, args.threads) < 1:
-        p.error("--steps, --warmup, --samples and --threads must be >= 1")
+    if min(args.steps, args.samples, args.threads) < 1 or args.warmup < 0:
+        p.error("--steps, --samples and --threads must be >= 1, --warmup >= 0")
     return args
 
 
@@ -222,8 +224,9 @@ def check_model(check: Check, args: argparse.Namespace, data: dict[str, Path], r
     device = torch.device(args.device)
     base = workdir / check.suite["name"] / check.model
     growing = issubclass(MODELS.get(check.model), GrowingGAN)
-    train_run(check, args, data["train"], base / "warmup", args.warmup,
-              growth_config(check, largest_minibatch(check) if growing else None))
+    if args.warmup:
+        train_run(check, args, data["train"], base / "warmup", args.warmup,
+                  growth_config(check, largest_minibatch(check) if growing else None))
     config = growth_config(check, 0 if growing else None)
     one, one_cpu = timed_run(check, args, data["train"], base / "one-step", 1, config)
     reset_peak(device)
@@ -239,6 +242,8 @@ def check_model(check: Check, args: argparse.Namespace, data: dict[str, Path], r
         "images_per_run": run_images(check.suite, check.model, check.dataset) if check.in_hours else None,
         "in_hours": check.in_hours,
     }
+    if args.train_only:
+        return row
     reset_peak(device)
     started, cpu_started = time.perf_counter(), time.process_time()
     samples = generate_samples(base / "timed", args.samples, f"gpu-check-{check.suite['name']}", 0,
@@ -328,8 +333,10 @@ def write_tables(rows: list[dict[str, Any]], args: argparse.Namespace, evaluator
         "# GPU check\n",
         f"Device {args.device} ({name}); torch {torch.__version__}; training in "
         f"{'bf16 autocast' if args.bf16 else 'float32'}, channels-last; {args.steps} timed steps "
-        f"after {args.warmup} warm-up steps per model; {args.samples} images sampled and evaluated "
-        f"per model under {evaluator}. Growing models train at full resolution in the timed run.\n",
+        f"after {args.warmup} warm-up steps per model; "
+        + ("no sampling, no evaluation" if args.train_only else
+           f"{args.samples} images sampled and evaluated per model under {evaluator}")
+        + ". Growing models train at full resolution in the timed run.\n",
         markdown(list(COLUMNS.values()), ([row.get(key) for key in COLUMNS] for row in rows)),
         f"\nExpected hours for each suite's budget on this device ({clock_text}; training: every "
         "run's images over the measured rate, times the seeds; growing models at their "
@@ -354,7 +361,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         workdir = Path(tmp)
-        options, evaluator = inception_options(args.inception_weights, workdir)
+        options, evaluator = (ExtractorOptions(), "nothing (--train-only)") if args.train_only else \
+            inception_options(args.inception_weights, workdir)
         data: dict[str, dict[str, Path]] = {}
         real: dict[str, dict[str, Any]] = {}
         for check in checks:
@@ -366,10 +374,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                     "test": stand_in_split(check.dataset, "test",
                                            max(args.samples, 4 * dataset_spec(check.dataset).num_classes),
                                            folder / "test.pt")}
-                real[check.dataset] = compute_real_features(load_prepared(data[check.dataset]["test"]),
-                                                            EXTRACTOR, options, args.samples, args.device)
+                if not args.train_only:
+                    real[check.dataset] = compute_real_features(
+                        load_prepared(data[check.dataset]["test"]), EXTRACTOR, options, args.samples,
+                        args.device)
             print(f"[gpu-check] {check.suite['name']} / {check.model} ...", flush=True)
-            row = check_model(check, args, data[check.dataset], real[check.dataset], options, workdir)
+            row = check_model(check, args, data[check.dataset], real.get(check.dataset, {}), options,
+                              workdir)
             print(f"[gpu-check] {check.suite['name']} / {check.model}: "
                   f"{cell(row['train_images_per_s'])} train images/s, "
                   f"{cell(row['train_images_per_cpu_s'])} per CPU-s, peak {cell(row['train_peak_mib'])} MiB",
