@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 from gans.layout import (TOY_EXTRACTOR, DomainFloor, dataset_kind, domain_floors, extractors_for,
                          truncation_runs)
 from gans.metrics import registry
+from gans.report.anchors import has_dataset_anchors
 from gans.report.roadmap import is_conditional, mixes_styles
 
 TABLE_SUFFIXES = (".md", ".html", ".tex")
@@ -58,6 +59,11 @@ def cost_table(dataset: str) -> str:
 
 def anchors_table() -> str:
     return "tables/published-anchors"
+
+
+def published_table(dataset: str) -> str:
+    """The published numbers on one dataset (gans/report/anchors.yaml), apart from ours."""
+    return f"tables/published-{dataset}"
 
 
 def progression(dataset: str, extractor: str) -> str:
@@ -175,6 +181,10 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                                      "captions/domain_table.rst",
                                      {**labels, "table": f"{floor.task} on {floor.domain_task}"})
                           for floor in domain_floors(suite)]
+        if has_dataset_anchors(dataset):
+            items.append(ReportItem(published_table(dataset) + ".html", "Metrics",
+                                    "captions/published_table.rst",
+                                    {"dataset": dataset, "table": "published numbers"}))
         items += [
             ReportItem(cost_table(dataset) + ".html", "Cost", "captions/cost_table.rst",
                        {"dataset": dataset, "table": "cost"}),
