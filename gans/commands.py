@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from gans.data import DATASETS, SPLITS, load_prepared, prepare_split
-from gans.gpu_lock import acquire_gpu, visible_gpu_ids
+from gans.gpu_lock import claim_gpu
 from gans.models import MODELS
 from gans.tasks import TASKS
 
@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--device", default="auto",
                    help="cpu, cuda:N, or auto (a free GPU through the lock files, else cpu)")
-    p.add_argument("--gpu-lock-dir", default=".gpu-locks", help="per-GPU flock files")
+    p.add_argument("--gpu-lock-dir", default=None,
+                   help="base of the per-node GPU lock directories (default: in the temp dir); "
+                        "unused when a scheduler assigned the job its GPUs")
     p.add_argument("--deterministic", action="store_true", help="deterministic algorithms on GPU")
     p.set_defaults(func=cmd_train)
 
@@ -106,9 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.device != "auto" or not torch.cuda.is_available():
         train(settings, "cpu" if args.device == "auto" else args.device)
         return 0
-    with acquire_gpu(args.gpu_lock_dir, visible_gpu_ids(torch.cuda.device_count()),
-                     timeout_s=3600) as lease:
-        print(f"[train] holding GPU {lease.physical_id} ({lease.device})", flush=True)
+    with claim_gpu(torch.cuda.device_count(), args.gpu_lock_dir) as lease:
+        how = "holding its lock" if lease.locked else "assigned by the scheduler"
+        print(f"[train] GPU {lease.physical_id} ({lease.device}), {how}", flush=True)
         train(settings, lease.device)
     return 0
 

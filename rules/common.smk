@@ -65,6 +65,12 @@ def inception_flag():
     return "--inception" if HAS_INCEPTION else ""
 
 
+def gpu_lock_option():
+    """--gpu-lock-dir BASE when the config names one; else the job's node picks its temp dir."""
+    base = config.get("gpu_lock_dir")
+    return f"--gpu-lock-dir {base}" if base else ""
+
+
 def domain_task_option(wc):
     """--domain-task NAME for train and sample when the suite gives the model a two-domain task."""
     task = domain_task_for(SUITE, wc.model)

@@ -31,7 +31,7 @@ rule train:
         model_config=lambda wc: json.dumps(model_config_for(SUITE, wc.model)),
         suite=SUITE_NAME,
         device=config["device"],
-        gpu_lock_dir=config["gpu_lock_dir"],
+        gpu_lock_dir=gpu_lock_option(),
         domain_task=domain_task_option,
     shell:
         "{params.py} -m gans train --model {wildcards.model} --data {input.data} "
@@ -39,7 +39,7 @@ rule train:
         "--seed {wildcards.seed} --steps {params.steps} --batch-size {params.batch_size} "
         "--checkpoint-every {params.checkpoint_every} --model-config '{params.model_config}' "
         "--suite {params.suite} --threads {threads} --device {params.device} "
-        "--gpu-lock-dir {params.gpu_lock_dir} {params.domain_task} 2>&1 | tee {log}"
+        "{params.gpu_lock_dir} {params.domain_task} 2>&1 | tee {log}"
 
 
 rule sample:
