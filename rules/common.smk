@@ -14,8 +14,9 @@ from gans.portable import PORTABLE_ENV, check_portable_cpu
 from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
-from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
-                        steps_for, toy_protocol_for, truncation_for)
+from gans.suite import (domain_task_for, gpus_per_job, load_checked_suite, model_config_for,
+                        rule_resources, steps_for, tensorboard_every, toy_protocol_for,
+                        train_launcher, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 

@@ -72,7 +72,7 @@ class GrowingGAN(GANVariant):
 
     def reset_optimizers(self) -> None:
         for name in self.grown_networks:
-            self.opts[name] = self.optimizer(name)(self.nets[name].parameters())
+            self.set_optimizer(name, self.optimizer(name))
 
     @property
     def resolution(self) -> int:

@@ -48,11 +48,14 @@ def environment_lines(statuses: Sequence[dict[str, Any]]) -> list[str]:
     prov = [s.get("provenance", {}) for s in statuses]
     packages = [p.get("packages", {}) for p in prov]
     gpus = [p.get("gpu") for p in prov if p.get("gpu")]
+    several = any(s.get("world_size", 1) > 1 for s in statuses)  # gpus_per_job: said only when used
     lines = [
         f"Hardware: device {distinct(s.get('device') for s in statuses)}; CPU "
         f"{distinct(p.get('cpu') for p in prov)} ({distinct(p.get('cpu_count') for p in prov)} "
         f"logical cores); torch threads per job {distinct(s.get('threads') for s in statuses)}"
-        + (f"; GPU {distinct(gpus)}" if gpus else "") + ".",
+        + (f"; GPU {distinct(gpus)}" if gpus else "")
+        + (f"; processes per training job {distinct(s.get('world_size', 1) for s in statuses)}"
+           if several else "") + ".",
         f"Software: Python {distinct(p.get('python') for p in prov)}; "
         + "; ".join(f"{name} {distinct(pk.get(name) for pk in packages)}"
                     for name in ("torch", "torchvision", "torch-fidelity", "numpy", "pandas"))
