@@ -2,6 +2,8 @@
 mutants taken out.
 
     python tools/mutation_score.py [--fail-under 90] [--list survived|no-tests|timeout]
+    python tools/mutation_score.py --draw N     # N mutant names drawn at random (seed 0), to run
+    python tools/mutation_score.py --sample N   # the score over that same draw only
 
 Reads mutmut's per-file results (mutants/**/*.py.meta) and tools/mutation_equivalents.toml
 (mutants that cannot change behaviour, each with the reason). Prints the raw score
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tomllib
 from collections import Counter
@@ -40,21 +43,36 @@ def equivalents(path: Path = EQUIVALENTS) -> dict[str, str]:
     return tomllib.loads(path.read_text()).get("equivalent", {}) if path.is_file() else {}
 
 
+def drawn(names: list[str], n: int, seed: int = 0) -> list[str]:
+    """A simple random sample of n mutant names, the same for the same mutants and seed."""
+    return sorted(random.Random(seed).sample(sorted(names), min(n, len(names))))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutants", default=str(ROOT / "mutants"), help="mutmut's mutants/ folder")
     parser.add_argument("--fail-under", type=float, default=None, help="exit 1 below this score (%%)")
     parser.add_argument("--list", choices=["survived", "no-tests", "timeout"], default=None,
                         help="also print the mutants of this status (not the documented equivalents)")
+    parser.add_argument("--draw", type=int, default=None, metavar="N",
+                        help="print N mutant names drawn at random (seed 0) and exit")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="score only the N mutants --draw N names (an estimate of the full score)")
     args = parser.parse_args(argv)
     found = statuses(Path(args.mutants))
     if not found:
         print("no mutmut results: run `make mutation` first", file=sys.stderr)
         return 1
-    counts = Counter(found.values())
+    if args.draw is not None:
+        print("\n".join(drawn(list(found), args.draw)))
+        return 0
     documented = equivalents()
+    stale = sorted(name for name in documented if found.get(name) != "survived")
+    if args.sample is not None:
+        found = {name: found[name] for name in drawn(list(found), args.sample)}
+        print(f"a random sample of {len(found)} mutants (seed 0)")
+    counts = Counter(found.values())
     equivalent = {name for name in documented if found.get(name) == "survived"}
-    stale = sorted(set(documented) - equivalent)
     total, killed = len(found), sum(counts[s] for s in DETECTED)
     raw = 100.0 * killed / total
     score = 100.0 * killed / (total - len(equivalent))
