@@ -336,3 +336,34 @@ def test_a_real_subset_is_all_of_the_split_or_a_sorted_seed_0_draw():
             real_subset_indices(50, n)
     with pytest.raises(ValueError, match="only 50"):
         real_subset_indices(50, 51)
+
+
+def test_the_metric_commands_refuse_mismatched_options(work, ring, tmp_path):
+    points = tmp_path / "points.pt"
+    torch.save(samples_record(ring["record"]["modes"], kind="points", dataset="ring-8"), points)
+    images = tmp_path / "images.pt"
+    torch.save(samples_record(pattern_images(8, seed=5)[0]), images)
+    out = str(tmp_path / "m.json")
+    with pytest.raises(SystemExit, match="point samples are measured with --extractor toy"):
+        main(["evaluate", "--samples", str(points), "--real", str(ring["path"]), "--extractor", "classifier",
+              "--out", out])
+    with pytest.raises(SystemExit, match="--extractor toy is for point samples only"):
+        main(["evaluate", "--samples", str(images), "--real", str(work["real"]), "--extractor", "toy",
+              "--out", out])
+    with pytest.raises(SystemExit, match="--domain-task and --domain go together"):
+        main(["real-features", "--data", str(work["test"]), "--extractor", "classifier", "--classifier",
+              str(work["cls"]), "--n", "8", "--domain-task", "negative", "--out", out])
+    with pytest.raises(SystemExit, match="--domain-task and --domain go together"):
+        main(["real-features", "--data", str(work["test"]), "--extractor", "classifier", "--classifier",
+              str(work["cls"]), "--n", "8", "--domain", "a", "--out", out])
+    assert not Path(out).exists()
+
+
+def test_recipe_overrides_are_read_as_yaml_values():
+    from gans.metrics.commands import parse_overrides
+
+    assert parse_overrides(["epochs=3", " lr = 0.002", "augment=none", "schedule=one-cycle", "x=a=b"]) == {
+        "epochs": 3, "lr": 0.002, "augment": "none", "schedule": "one-cycle", "x": "a=b"}
+    assert parse_overrides([]) == {}
+    with pytest.raises(SystemExit, match="--set takes FIELD=VALUE, got 'epochs'"):
+        parse_overrides(["epochs"])
