@@ -357,3 +357,34 @@ def test_a_file_that_is_not_a_classifier_is_refused(tmp_path) -> None:
     torch.save([1, 2], tmp_path / "y.pt")
     with pytest.raises(ValueError, match="not a domain classifier"):
         load_checked_classifier(tmp_path / "y.pt")
+
+
+def test_pattern_images_are_one_bright_bar_per_class_on_a_dark_background() -> None:
+    images, labels = pattern_images(200, num_classes=6, resolution=16, channels=2, seed=4)
+    assert images.dtype == torch.uint8 and images.shape == (200, 2, 16, 16) and labels.dtype == torch.int64
+    assert labels.bincount().tolist() == [34, 34, 33, 33, 33, 33]  # as even as 200 / 6 allows
+    spacing = 16 // 4  # 3 classes per orientation
+    for image, label in zip(images, labels):
+        c = int(label)
+        bright = image[0] == 230
+        assert torch.equal(bright, image[1] == 230)  # the bar is in every channel
+        assert int(image[0][~bright].max()) < 60
+        rows, cols = bright.any(1).nonzero().view(-1), bright.any(0).nonzero().view(-1)
+        lines = rows if c < 3 else cols  # classes 0-2 horizontal bars, 3-5 vertical
+        assert len(lines) == 3 and int(lines[1] - lines[0]) == 1 and int(lines[2] - lines[1]) == 1
+        assert abs(int(lines[0]) - (spacing * (c % 3 + 1) - 1)) <= 1  # jittered by at most one pixel
+        assert len(cols if c < 3 else rows) == 16  # the bar crosses the whole image
+    again, _ = pattern_images(200, num_classes=6, resolution=16, channels=2, seed=4)
+    assert torch.equal(images, again) and not torch.equal(images, pattern_images(200, 6, 16, 2, seed=5)[0])
+
+
+def test_a_prepared_pattern_split_has_the_prepared_file_format() -> None:
+    images, labels = pattern_images(30, num_classes=4, seed=1)
+    split = prepared_split(images, labels, "test")
+    assert (split["dataset"], split["split"], split["kind"], split["resolution"], split["num_classes"]) == (
+        "patterns", "test", "image", 32, 4)
+    assert split["data"] is images and split["labels"] is labels
+    from gans.data import content_sha256
+
+    assert split["sha256"] == content_sha256(images, labels)
+    assert prepared_split(images, labels, "train", dataset="d", num_classes=10)["num_classes"] == 10
