@@ -388,3 +388,13 @@ def test_a_prepared_pattern_split_has_the_prepared_file_format() -> None:
 
     assert split["sha256"] == content_sha256(images, labels)
     assert prepared_split(images, labels, "train", dataset="d", num_classes=10)["num_classes"] == 10
+
+
+def test_the_extractor_names_its_layer_for_each_torch_fidelity_metric() -> None:
+    layer = ClassifierFeatureExtractor.get_default_feature_layer_for_metric
+    assert [layer(m) for m in ("isc", "fid", "kid", "prc")] == ["logits", "penultimate", "penultimate",
+                                                                "penultimate"]
+    assert ClassifierFeatureExtractor.get_provided_features_list() == ("penultimate", "logits")
+    assert ClassifierFeatureExtractor.can_be_compiled() is False
+    dummy = ClassifierFeatureExtractor.get_dummy_input_for_compile()
+    assert dummy.dtype == torch.uint8 and dummy.shape == (1, 1, 32, 32)

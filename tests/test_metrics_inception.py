@@ -177,3 +177,11 @@ def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path):
         weights_module.checked_weights(tmp_path / "f", "0" * 64, "", "--x")
     assert weights_module.checked_weights(tmp_path / "f", None, "", "--x").sha256 == file_sha256(tmp_path / "f")
     assert weights_module.checked_weights(tmp_path / "f", f" {file_sha256(tmp_path / 'f')} \n", "", "--x")
+
+
+def test_a_download_into_an_existing_hub_folder(tmp_path, monkeypatch):
+    (tmp_path / "checkpoints").mkdir()
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda url, destination, **kwargs: Path(destination).write_bytes(b"x"))
+    with pytest.raises(WeightsError, match="corrupt download"):  # downloaded, then checked
+        resolve_inception_weights(hub_dir=tmp_path)

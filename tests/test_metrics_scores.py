@@ -170,3 +170,10 @@ def test_density_and_coverage_refuse_mismatched_or_too_few_features():
     with pytest.raises(ValueError, match="more than k=5 real samples, got 5"):
         density_coverage(torch.randn(5, 2), torch.randn(8, 2))
     assert density_coverage(torch.randn(6, 2), torch.randn(8, 2))["coverage"] <= 1.0  # 6 > k: fine
+
+
+def test_intra_class_fid_needs_two_samples_a_side_and_no_more():
+    fake, real = gaussian(2, 3, seed=10), gaussian(2, 3, seed=11)
+    mean, per_label = intra_class_fid(fake, torch.tensor([4, 4]), real, torch.tensor([4, 4]))
+    assert isinstance(per_label["4"], float) and mean == per_label["4"]
+    assert intra_class_fid(fake, torch.tensor([4, 4]), real, torch.tensor([4, 5])) == (None, {"4": None})

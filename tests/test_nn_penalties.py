@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from gans.nn.penalties import clip_weights_, gradient_penalty, interpolates
+from gans.nn.penalties import clip_weights_, gradient_penalty, interpolates, r1_penalty
 
 
 def linear_critic(weight: list[float]) -> nn.Linear:
@@ -74,3 +74,9 @@ def test_the_penalty_trains_the_critic_by_double_backprop_and_leaves_the_points_
     # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w|| = (2, 0, 0) here
     assert torch.allclose(critic.weight.grad, torch.tensor([[2.0, 0.0, 0.0]]))
     assert points.grad is None
+
+
+def test_r1_weighs_half_the_squared_gradient_norm_by_gamma_10_by_default() -> None:
+    critic = linear_critic([0.5, 0.5, 0.5, 0.5])  # ||grad||^2 = 1
+    reals = torch.randn(3, 4).requires_grad_(True)
+    assert r1_penalty(critic(reals).view(-1), reals).item() == pytest.approx(10.0 * 0.5 * 1.0)
