@@ -15,7 +15,12 @@ FASHION_MNIST_DIR ?=
 SOURCE_ARG := $(if $(FASHION_MNIST_DIR),--source-dir $(FASHION_MNIST_DIR),)
 DATA := results/data/fashion-mnist
 
-.PHONY: setup data run test smoke toy toy-veegan toy-pacgan report-html reproduce clean
+# mutation testing (not part of `make test`: hours on 2 shared cores); MUTANTS: a glob of mutant
+# names to (re)run only those, e.g. MUTANTS='gans.nn.losses*'
+MUTATION_CHILDREN ?= 2
+MUTANTS ?=
+
+.PHONY: setup data run test smoke toy toy-veegan toy-pacgan report-html reproduce mutation clean
 
 setup: $(VENV)/.installed
 
@@ -56,5 +61,10 @@ report-html: setup
 test: setup data
 	$(VENV)/bin/pytest -q
 
+mutation: setup data
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,mutation]'
+	OMP_NUM_THREADS=1 nice -n 15 $(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(if $(MUTANTS),'$(MUTANTS)',)
+	$(PY) tools/mutation_score.py
+
 clean:
-	rm -rf results .snakemake .gpu-locks
+	rm -rf results .snakemake .gpu-locks mutants

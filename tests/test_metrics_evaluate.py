@@ -278,3 +278,92 @@ def test_metrics_json_keeps_its_format_and_is_written_atomically(work, tmp_path)
 def test_extractor_registry_names():
     assert EXTRACTORS.names() == ["classifier", "inception-v3-compat"]
     assert evaluate_module.REAL_SUBSET_SEED == 0
+
+
+def test_the_protocol_records_every_constant_the_numbers_depend_on():
+    samples = samples_record(torch.zeros(7, 1, 4, 4, dtype=torch.uint8)) | {"truncation": 0.5}
+    protocol = evaluate_module._protocol(samples, 500, "test", "classifier", "ab12", 128, MetricSettings(),
+                                         "round half to even")
+    assert protocol == {
+        "n_generated": 7, "n_real": 500, "real_split": "test", "extractor": "classifier",
+        "extractor_sha256": "ab12", "feature_dim": 128, "quantization": "round half to even",
+        "checkpoint_rule": "final step", "seed": 3, "step": 40, "truncation": 0.5,
+        "is_splits": 7, "prc_k": 3, "dc_k": 5, "kid_subsets": 100, "kid_subset_size": 7}
+    bare = {"data": torch.zeros(0, 2), "seed": 1}  # points: no settings; an older samples file
+    assert evaluate_module._protocol(bare, None, None, "toy", None, 2, None, "none") == {
+        "n_generated": 0, "n_real": None, "real_split": None, "extractor": "toy", "extractor_sha256": None,
+        "feature_dim": 2, "quantization": "none", "checkpoint_rule": None, "seed": 1, "step": None,
+        "truncation": None, "is_splits": None, "prc_k": None, "dc_k": None, "kid_subsets": None,
+        "kid_subset_size": None}
+    assert evaluate_module._protocol(samples, None, "test", "c", None, 8, MetricSettings(), "q")[
+        "kid_subset_size"] is None
+
+
+def test_a_points_record_against_the_mixture_of_its_prepared_file(ring):
+    prepared = ring["record"]
+    points = prepared["modes"].repeat(3, 1)
+    record = evaluate_module.evaluate_points(samples_record(points, kind="points", dataset="ring-8"), prepared)
+    assert {k: record[k] for k in ("suite", "dataset", "model", "seed", "extractor", "status")} == {
+        "suite": "unit", "dataset": "ring-8", "model": "dcgan", "seed": 3, "extractor": "toy",
+        "status": "completed"}
+    assert record["metrics"]["modes_covered"] == 8.0 and record["per_mode"]["modes_total"] == 8
+    protocol = record["protocol"]
+    assert (protocol["n_real"], protocol["real_split"], protocol["extractor_sha256"], protocol["feature_dim"],
+            protocol["quantization"], protocol["sigma"], protocol["modes"], protocol["n_generated"]) == (
+        len(prepared["data"]), "train", prepared["sha256"], 2, "none (float points)", float(prepared["sigma"]),
+        8, 24)
+    assert protocol["toy_rule"].startswith("high quality: within 3 sigma")
+    assert record["timing"]["feature_extraction_s"] == 0.0 and record["timing"]["total_s"] >= 0.0
+    # completed but empty is no evaluation either
+    empty = evaluate_module.evaluate_points(samples_record(torch.zeros(0, 2), kind="points", dataset="ring-8"),
+                                            prepared)
+    assert empty["status"] == "diverged" and empty["metrics"] == dict.fromkeys(TOY_METRIC_KEYS)
+    with pytest.raises(ValueError, match="prepared points file"):
+        evaluate_module.evaluate_points(samples_record(points, kind="points"), {**prepared, "kind": "image"})
+    with pytest.raises(ValueError, match="prepared points file"):
+        evaluate_module.evaluate_points(samples_record(points, kind="points"),
+                                        {k: v for k, v in prepared.items() if k != "modes"})
+
+
+def test_a_real_subset_is_all_of_the_split_or_a_sorted_seed_0_draw():
+    assert torch.equal(real_subset_indices(5, 5), torch.arange(5))
+    expected = torch.randperm(50, generator=torch.Generator().manual_seed(0))[:10].sort().values
+    assert torch.equal(real_subset_indices(50, 10), expected)
+    assert torch.equal(real_subset_indices(50, 1), expected[:0].new_tensor([int(torch.randperm(
+        50, generator=torch.Generator().manual_seed(0))[0])]))
+    for n in (0, -1):
+        with pytest.raises(ValueError, match="n must be >= 1"):
+            real_subset_indices(50, n)
+    with pytest.raises(ValueError, match="only 50"):
+        real_subset_indices(50, 51)
+
+
+def test_the_metric_commands_refuse_mismatched_options(work, ring, tmp_path):
+    points = tmp_path / "points.pt"
+    torch.save(samples_record(ring["record"]["modes"], kind="points", dataset="ring-8"), points)
+    images = tmp_path / "images.pt"
+    torch.save(samples_record(pattern_images(8, seed=5)[0]), images)
+    out = str(tmp_path / "m.json")
+    with pytest.raises(SystemExit, match="point samples are measured with --extractor toy"):
+        main(["evaluate", "--samples", str(points), "--real", str(ring["path"]), "--extractor", "classifier",
+              "--out", out])
+    with pytest.raises(SystemExit, match="--extractor toy is for point samples only"):
+        main(["evaluate", "--samples", str(images), "--real", str(work["real"]), "--extractor", "toy",
+              "--out", out])
+    with pytest.raises(SystemExit, match="--domain-task and --domain go together"):
+        main(["real-features", "--data", str(work["test"]), "--extractor", "classifier", "--classifier",
+              str(work["cls"]), "--n", "8", "--domain-task", "negative", "--out", out])
+    with pytest.raises(SystemExit, match="--domain-task and --domain go together"):
+        main(["real-features", "--data", str(work["test"]), "--extractor", "classifier", "--classifier",
+              str(work["cls"]), "--n", "8", "--domain", "a", "--out", out])
+    assert not Path(out).exists()
+
+
+def test_recipe_overrides_are_read_as_yaml_values():
+    from gans.metrics.commands import parse_overrides
+
+    assert parse_overrides(["epochs=3", " lr = 0.002", "augment=none", "schedule=one-cycle", "x=a=b"]) == {
+        "epochs": 3, "lr": 0.002, "augment": "none", "schedule": "one-cycle", "x": "a=b"}
+    assert parse_overrides([]) == {}
+    with pytest.raises(SystemExit, match="--set takes FIELD=VALUE, got 'epochs'"):
+        parse_overrides(["epochs"])

@@ -16,7 +16,8 @@ from gans.cli import main
 from gans.data import load_prepared
 from gans.metrics.classifier import (ARCHITECTURE_V2, accuracy, dead_units, features_of, load_checked_classifier,
                                      load_classifier)
-from gans.metrics.evaluators import (CARD_KIND, EVALUATORS_DIR, EvaluatorError, card_path, frozen_weights,
+from gans.metrics.evaluators import (ACCURACY_TOLERANCE, CARD_KIND, EVALUATORS_DIR, EvaluatorError, card_path,
+                                     check_accuracy, checked_evaluator, cpu_capability, frozen_weights,
                                      read_card)
 from gans.metrics.weights import tensors_sha256
 
@@ -128,3 +129,38 @@ def test_real_features_recheck_and_record_the_accuracy(fashion_mnist_dir, tmp_pa
         main(["real-features", "--data", str(test_file), "--extractor", "classifier", "--classifier",
               str(tmp_path / WEIGHTS.name), "--classifier-test", str(test_file), "--n", "64",
               "--out", str(tmp_path / "wrong.pt")])
+
+
+def test_the_accuracy_check_allows_1e_3_on_the_same_data_and_nothing_else():
+    recorded = {"test_accuracy": 0.9306, "test_data_sha256": "ab" * 32}
+    check_accuracy(recorded, 0.9306 + 0.0009, "ab" * 32, "c")
+    check_accuracy(recorded, 0.9306 - 0.0009, "ab" * 32, "c")
+    for measured in (0.9306 + 0.0011, 0.9306 - 0.0011):
+        with pytest.raises(EvaluatorError, match=r"c: test accuracy .* recorded \(tolerance 0.001\)"):
+            check_accuracy(recorded, measured, "ab" * 32, "c")
+    with pytest.raises(EvaluatorError, match="not the same data"):
+        check_accuracy(recorded, 0.9306, "cd" * 32, "c")
+    check_accuracy({"test_accuracy": 0.5}, 0.5, "cd" * 32, "c")  # a record without a data hash
+    assert ACCURACY_TOLERANCE == 1e-3
+
+
+def test_only_a_json_of_the_card_kind_beside_the_weights_is_a_card(tmp_path):
+    weights = tmp_path / "cls.pt"
+    assert read_card(weights) is None and card_path(weights) == tmp_path / "cls.json"
+    card_path(weights).write_text(json.dumps({"test_accuracy": 0.9}))  # train-classifier's info file
+    assert read_card(weights) is None
+    card_path(weights).write_text(json.dumps([CARD_KIND]))
+    assert read_card(weights) is None
+    card_path(weights).write_text(json.dumps({"kind": CARD_KIND, "name": "x"}))
+    assert read_card(weights) == {"kind": CARD_KIND, "name": "x"}
+    assert frozen_weights("mnist") is None and frozen_weights("fashion-mnist") == WEIGHTS
+
+
+def test_a_classifier_that_is_not_frozen_has_no_card_and_passes(tmp_path):
+    assert checked_evaluator(tmp_path / "cls.pt", {"architecture": {}}, "0" * 64) is None
+
+
+def test_the_cpu_capability_names_torchs_kernels_and_the_cpu():
+    capability = cpu_capability()
+    assert capability.startswith(torch.backends.cpu.get_cpu_capability() + " (") and capability.endswith(")")
+    assert len(capability) > len(torch.backends.cpu.get_cpu_capability()) + 3

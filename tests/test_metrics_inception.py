@@ -139,3 +139,49 @@ def test_inception_numbers_equal_torch_fidelity_calculate_metrics(inception_run)
     assert ours["is_mean"] == pytest.approx(theirs["inception_score_mean"], rel=1e-9)
     assert ours["kid_mean"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-6)
     assert ours["precision"] == theirs["precision"] and ours["recall"] == theirs["recall"]
+
+
+def test_the_download_goes_through_torch_hub_with_its_hash_prefix(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_download(url, destination, hash_prefix=None, progress=True):
+        calls.append((url, destination, hash_prefix, progress))
+        Path(destination).write_bytes(b"not inception")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
+    destination = tmp_path / "hub" / "checkpoints" / INCEPTION_FILE_NAME
+    weights_module.download_inception_weights(destination)
+    assert calls == [(tf_inception.URL_INCEPTION_V3, str(destination), weights_module.INCEPTION_SHA256_PREFIX,
+                      False)]
+    assert weights_module.INCEPTION_SHA256_PREFIX == INCEPTION_FILE_NAME.rsplit("-", 1)[-1].split(".")[0]
+    assert len(weights_module.INCEPTION_SHA256_PREFIX) == 8
+    # resolving downloads into the hub cache, then checks the file like any other
+    calls.clear()
+    with pytest.raises(WeightsError, match="corrupt download"):
+        resolve_inception_weights(hub_dir=tmp_path / "other")
+    assert calls[0][1] == str(tmp_path / "other" / "checkpoints" / INCEPTION_FILE_NAME)
+
+
+def test_a_given_file_that_is_not_torch_fidelitys_is_used_with_a_note(random_inception, capsys):
+    resolve_inception_weights(random_inception)
+    assert "is not torch-fidelity's Inception file" in capsys.readouterr().err
+
+
+def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path):
+    import hashlib
+
+    data = bytes(range(256)) * 5000  # more than one 1 MiB block
+    (tmp_path / "f").write_bytes(data)
+    assert file_sha256(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+    with pytest.raises(WeightsError, match="sha256 .* expected 0+ \\(from the expected sha256\\)"):
+        weights_module.checked_weights(tmp_path / "f", "0" * 64, "", "--x")
+    assert weights_module.checked_weights(tmp_path / "f", None, "", "--x").sha256 == file_sha256(tmp_path / "f")
+    assert weights_module.checked_weights(tmp_path / "f", f" {file_sha256(tmp_path / 'f')} \n", "", "--x")
+
+
+def test_a_download_into_an_existing_hub_folder(tmp_path, monkeypatch):
+    (tmp_path / "checkpoints").mkdir()
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda url, destination, **kwargs: Path(destination).write_bytes(b"x"))
+    with pytest.raises(WeightsError, match="corrupt download"):  # downloaded, then checked
+        resolve_inception_weights(hub_dir=tmp_path)

@@ -93,3 +93,36 @@ def test_the_store_gives_missing_runs_the_registered_keys(tmp_path):
     gan = store[(store["model"] == "gan") & (store["extractor"] == "classifier")]
     assert set(gan["metric"]) == set(registry.keys_for(registry.IMAGE))
     assert gan["value"].isna().all()
+
+
+def test_known_bounds_open_a_bound_in_k_when_k_is_unknown():
+    modes = registry.get("modes_covered").domain
+    assert modes.known_bounds() == (0.0, math.inf) and modes.known_bounds(25) == (0.0, 25.0)
+    assert registry.Domain(registry.NUM_CLASSES, 3.0).known_bounds() == (-math.inf, 3.0)
+    assert registry.get("kid_mean").domain.known_bounds() == (-math.inf, math.inf)
+    assert registry.get("fid").domain.contains(0.0) and not registry.get("fid").domain.contains(-1e-9)
+    assert registry.get("is_mean").domain.contains(10.0, num_classes=10)
+    assert not registry.get("is_mean").domain.contains(10.01, num_classes=10)
+
+
+def test_unregistered_keys_print_as_themselves_take_any_value_and_are_shown():
+    assert registry.label("fid") == "FID" and registry.label("my_metric") == "my_metric"
+    assert registry.domain("precision") is registry.UNIT and registry.domain("my_metric") is registry.ANY_REAL
+    assert not registry.is_shown("kid_std") and registry.is_shown("fid") and registry.is_shown("my_metric")
+
+
+def test_unknown_kinds_and_tasks_are_refused_and_needs_decide_what_applies():
+    with pytest.raises(ValueError, match="unknown evaluation kind 'video'"):
+        registry.keys_for("video")
+    with pytest.raises(KeyError, match="no evaluation kind for task 'painting'"):
+        registry.kind_of_task("painting")
+    assert registry.kind_of_task("conditional") == registry.CONDITIONAL_IMAGE
+    assert registry.keys_for(registry.TOY) == ("modes_covered", "high_quality_share", "reverse_kl")
+
+    class Task:
+        known_transform, has_classes = False, True
+
+    assert registry.applies("translation_accuracy", Task()) and not registry.applies("pair_l1", Task())
+    assert registry.applies("fid", Task())
+    assert "pair_l1" not in registry.keys_for(registry.COUPLED, Task())
+    assert "pair_l1" in registry.keys_for(registry.COUPLED)

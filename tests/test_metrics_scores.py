@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from gans.metrics.density_coverage import density_coverage
+from gans.metrics.density_coverage import DEFAULT_K, density_coverage, kth_neighbour_radii
 from gans.metrics.frechet import feature_statistics
 from gans.metrics.scores import (MetricSettings, class_accuracy, image_metrics, inception_score,
                                  intra_class_fid)
@@ -122,3 +122,58 @@ def test_intra_class_fid_skips_labels_without_a_covariance():
 def test_kid_subset_size_is_capped_by_the_smaller_sample():
     assert MetricSettings().kid_size(10_000, 10_000) == 1000
     assert MetricSettings().kid_size(256, 300) == 256
+
+
+def test_the_settings_give_torch_fidelity_the_protocol_constants():
+    settings = MetricSettings()
+    assert [settings.splits(n) for n in (0, 1, 7, 10, 5000)] == [1, 1, 7, 10, 10]
+    assert settings.kid_size(5000, 800) == 800 and settings.kid_size(300, 800) == 300
+    assert settings.kid_size(5000, 5000) == 1000
+    assert settings.fidelity_kwargs(5000, 800) == {
+        "isc_splits": 10, "kid_subsets": 100, "kid_subset_size": 800, "prc_neighborhood": 3,
+        "rng_seed": 2020, "samples_shuffle": True, "save_cpu_ram": True, "verbose": False}
+    other = MetricSettings(is_splits=4, prc_k=5, kid_subsets=7, kid_subset_size=50, rng_seed=1)
+    assert other.fidelity_kwargs(3, 800) == {
+        "isc_splits": 3, "kid_subsets": 7, "kid_subset_size": 3, "prc_neighborhood": 5, "rng_seed": 1,
+        "samples_shuffle": True, "save_cpu_ram": True, "verbose": False}
+
+
+def test_class_accuracy_weighs_every_label_the_same_and_has_no_mean_without_labels():
+    predicted = torch.tensor([0, 0, 0, 1, 2, 2])
+    labels = torch.tensor([0, 0, 0, 0, 2, 1])  # label 0: 3 of 4, label 1: 0 of 1, label 2: 1 of 1
+    mean, per_label = class_accuracy(predicted, labels)
+    assert per_label == {"0": 0.75, "1": 0.0, "2": 1.0}
+    assert mean == pytest.approx((0.75 + 0.0 + 1.0) / 3)  # not the pooled 4 / 6
+    assert class_accuracy(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)) == (None, {})
+
+
+def test_radii_are_kth_neighbour_distances_in_any_chunking_and_balls_are_closed():
+    real = torch.tensor([[0.0], [1.0], [3.0], [7.0], [15.0]])
+    for chunk in (1, 2, 5, 2048):
+        assert torch.equal(kth_neighbour_radii(real, 1, chunk), torch.tensor([1.0, 1.0, 2.0, 4.0, 8.0]))
+        assert torch.equal(kth_neighbour_radii(real, 2, chunk), torch.tensor([3.0, 2.0, 3.0, 6.0, 12.0]))
+        # a fake exactly on the boundary of the balls of 0 and 1 (radius 1 each at k = 1) is inside
+        out = density_coverage(real, torch.tensor([[2.0], [-1.0]]), k=1, chunk=chunk)
+        assert out == {"density": pytest.approx((1 + 1 + 1) / 2), "coverage": pytest.approx(3 / 5)}
+    real, fake = gaussian(40, 3, seed=8), gaussian(30, 3, seed=9)
+    assert DEFAULT_K == 5 and density_coverage(real, fake) == density_coverage(real, fake, k=5)
+    assert density_coverage(real, fake) != density_coverage(real, fake, k=4)
+
+
+def test_density_and_coverage_refuse_mismatched_or_too_few_features():
+    with pytest.raises(ValueError, match="N x D and M x D"):
+        density_coverage(torch.zeros(10, 3), torch.zeros(10, 4))
+    with pytest.raises(ValueError, match="N x D and M x D"):
+        density_coverage(torch.zeros(10), torch.zeros(10, 1))
+    with pytest.raises(ValueError, match="N x D and M x D"):
+        density_coverage(torch.zeros(10, 1), torch.zeros(10))
+    with pytest.raises(ValueError, match="more than k=5 real samples, got 5"):
+        density_coverage(torch.randn(5, 2), torch.randn(8, 2))
+    assert density_coverage(torch.randn(6, 2), torch.randn(8, 2))["coverage"] <= 1.0  # 6 > k: fine
+
+
+def test_intra_class_fid_needs_two_samples_a_side_and_no_more():
+    fake, real = gaussian(2, 3, seed=10), gaussian(2, 3, seed=11)
+    mean, per_label = intra_class_fid(fake, torch.tensor([4, 4]), real, torch.tensor([4, 4]))
+    assert isinstance(per_label["4"], float) and mean == per_label["4"]
+    assert intra_class_fid(fake, torch.tensor([4, 4]), real, torch.tensor([4, 5])) == (None, {"4": None})

@@ -173,3 +173,21 @@ def test_evaluate_translation_end_to_end_with_the_held_out_inputs(work) -> None:
     scored = evaluate(work, floor, "translation-floor")
     assert scored["metrics"]["cycle_l1"] is None and scored["metrics"]["translation_accuracy"] > 0.9
     assert scored["protocol"]["two_domain"]["floor"] and scored["protocol"]["two_domain"]["cycles"] == []
+
+
+def test_held_out_inputs_are_the_first_n_test_images_of_each_domain() -> None:
+    negative = DOMAIN_TASKS.get("negative")
+    test = prepared_split(*pattern_images(20, seed=2), "test", dataset=DATASET)
+    inputs = held_out_inputs(negative, test, 5)
+    assert set(inputs) == {"source", "source_b"}
+    assert torch.equal(inputs["source"], negative.held_out(test, "a")[0][:5])
+    assert torch.equal(inputs["source_b"], negative.held_out(test, "b")[0][:5])
+
+
+def test_without_a_classifier_a_class_task_has_no_translation_accuracy() -> None:
+    sneaker_boot, coupled = DOMAIN_TASKS.get("sneaker-boot"), TASKS.get("coupled")
+    a = pattern_images(4, seed=3)[0]
+    scored = task_metrics({"a": a, "b": a}, coupled, sneaker_boot, None, floor=False)
+    assert scored == {"metrics": {"translation_accuracy": None}, "details": {"translation_accuracy": {}}}
+    floor = task_metrics({"a": a, "b": a}, coupled, sneaker_boot, lambda name: torch.full((4,), 9), floor=True)
+    assert floor["metrics"] == {"translation_accuracy": 1.0}

@@ -54,3 +54,11 @@ def test_attention_over_pooled_keys_and_values_matches_a_reference() -> None:
             expected[n, :, i] = (v[n] * weights).sum(dim=1)
     reference = x + 0.7 * block.out(expected.view(2, 8, 6, 6))
     assert torch.allclose(block(x), reference, atol=1e-5)
+
+
+def test_eight_channels_are_the_fewest_the_block_takes() -> None:
+    block = SelfAttention(8)
+    assert (block.query.out_channels, block.value.out_channels) == (1, 4)
+    for channels in (0, 4, 12):
+        with pytest.raises(ValueError, match="multiple of 8"):
+            SelfAttention(channels)

@@ -1,12 +1,13 @@
-"""BigGAN's truncation trick on latents: entries beyond the threshold are redrawn from the same
-generator until none is left, so the draw is reproducible and N(0, 1) truncated."""
+"""The latent priors by name (N(0, I), U[-1, 1]) and BigGAN's truncation trick: entries beyond the
+threshold are redrawn from the same generator until none is left, so the draw is reproducible and
+N(0, 1) truncated."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from gans.nn.latents import normal_latent, resample_beyond
+from gans.nn.latents import LATENT_PRIORS, normal_latent, resample_beyond, uniform_latent
 
 
 def test_every_entry_ends_within_the_threshold_and_inside_ones_are_kept() -> None:
@@ -41,3 +42,28 @@ def test_a_huge_threshold_changes_nothing_and_a_bad_one_is_refused() -> None:
     assert torch.equal(resample_beyond(z, 1e9), z)
     with pytest.raises(ValueError, match="positive"):
         resample_beyond(z, 0.0)
+
+
+def test_the_priors_by_name_draw_n_by_z_dim_from_the_generator() -> None:
+    assert LATENT_PRIORS == {"normal": normal_latent, "uniform": uniform_latent}
+    for prior in LATENT_PRIORS.values():
+        a = prior(4000, 3, torch.Generator().manual_seed(0))
+        assert a.shape == (4000, 3) and a.dtype == torch.float32
+        assert torch.equal(a, prior(4000, 3, torch.Generator().manual_seed(0)))
+        assert not torch.equal(a, prior(4000, 3, torch.Generator().manual_seed(1)))
+
+
+def test_the_uniform_prior_fills_minus_one_to_one() -> None:
+    z = uniform_latent(20000, 5, torch.Generator().manual_seed(0))
+    assert z.min().item() >= -1.0 and z.max().item() <= 1.0
+    assert z.min().item() < -0.999 and z.max().item() > 0.999
+    assert z.mean().item() == pytest.approx(0.0, abs=0.01)
+    assert z.var().item() == pytest.approx(1 / 3, rel=0.02)  # the variance of U[-1, 1]
+    normal = normal_latent(20000, 5, torch.Generator().manual_seed(0))
+    assert normal.var().item() == pytest.approx(1.0, rel=0.02) and normal.abs().max() > 3
+
+
+def test_a_threshold_no_draw_can_meet_stops_after_max_rounds() -> None:
+    z = normal_latent(4, 4, torch.Generator().manual_seed(0))
+    with pytest.raises(RuntimeError, match="after 3 rounds"):
+        resample_beyond(z, 1e-12, torch.Generator().manual_seed(0), max_rounds=3)

@@ -177,3 +177,14 @@ def test_logistic_loss_is_the_sum_of_both_softplus_terms() -> None:
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
     expected = F.softplus(fake).mean() + F.softplus(-real).mean()
     assert torch.equal(logistic_discriminator_loss(real, fake), expected)
+
+
+def test_a_two_resolution_schedule_fades_once_and_a_schedule_without_phases_starts_at_the_top() -> None:
+    two = GrowthSchedule(4, 8, stable_images=100, fade_images=50)
+    assert two.stages == 2
+    assert two.at(99) == GrowthPosition(0, 0, 1.0)
+    assert two.at(120) == GrowthPosition(1, 1, 0.4)
+    assert two.at(150) == GrowthPosition(2, 1, 1.0) == two.at(10_000)
+    flat = GrowthSchedule(4, 16, stable_images=0, fade_images=0)
+    assert flat.at(0) == GrowthPosition(4, 2, 1.0) and flat.at(500) == GrowthPosition(4, 2, 1.0)
+    assert GrowthSchedule(8, 8, 10, 10).at(1000) == GrowthPosition(0, 0, 1.0)
