@@ -148,8 +148,9 @@ def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None
     digest_file = work / "reports" / "smoke" / "digest.json"
     digest = json.loads(digest_file.read_text())
     assert len(digest["runs"]) == len(suite["models"]) * len(suite["seeds"])
+    real_floor = json.loads((results / "metrics" / "fashion-mnist" / "classifier" / "real" / "seed0.json").read_text())
     assert digest["metrics"]["fashion-mnist/classifier/real/seed0"]["metrics"]["fid"] == repr(
-        floor["metrics"]["fid"])
+        real_floor["metrics"]["fid"])
     check = subprocess.run([sys.executable, "-m", "gans", "check-digest", str(digest_file), str(digest_file)],
                            cwd=work, capture_output=True, text=True)
     assert check.returncode == 0 and "bit-identical" in check.stdout
