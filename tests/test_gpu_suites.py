@@ -244,5 +244,6 @@ def test_a_gpu_suite_runs_end_to_end_on_stand_in_data(tmp_path: Path, name: str,
         assert "PyTorch-StudioGAN" not in ours and "48.29" not in ours
     else:
         assert "(not ranked with ours)" not in readme
-    if domain_floors(suite):
-        assert all(floor.name in readme for floor in domain_floors(suite))
+    # mnist's CoGAN: its domain task's floor was evaluated too (its metrics were checked above)
+    assert {floor.name for floor in domain_floors(suite)} <= set(evaluated_models(suite))
+    assert bool(domain_floors(suite)) == (name == "mnist")
