@@ -2,8 +2,8 @@
 mutants taken out.
 
     python tools/mutation_score.py [--fail-under 90] [--list survived|no-tests|timeout]
-    python tools/mutation_score.py --draw N     # N mutant names drawn at random (seed 0), to run
-    python tools/mutation_score.py --sample N   # the score over that same draw only
+    python tools/mutation_score.py --draw N [--seed S]    # N mutant names drawn at random, to run
+    python tools/mutation_score.py --sample N [--seed S]  # the score over that same draw only
 
 Reads mutmut's per-file results (mutants/**/*.py.meta) and tools/mutation_equivalents.toml
 (mutants that cannot change behaviour, each with the reason). Prints the raw score
@@ -55,22 +55,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", choices=["survived", "no-tests", "timeout"], default=None,
                         help="also print the mutants of this status (not the documented equivalents)")
     parser.add_argument("--draw", type=int, default=None, metavar="N",
-                        help="print N mutant names drawn at random (seed 0) and exit")
+                        help="print N mutant names drawn at random and exit")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
                         help="score only the N mutants --draw N names (an estimate of the full score)")
+    parser.add_argument("--seed", type=int, default=0, help="the random draw's seed")
     args = parser.parse_args(argv)
     found = statuses(Path(args.mutants))
     if not found:
         print("no mutmut results: run `make mutation` first", file=sys.stderr)
         return 1
     if args.draw is not None:
-        print("\n".join(drawn(list(found), args.draw)))
+        print("\n".join(drawn(list(found), args.draw, args.seed)))
         return 0
     documented = equivalents()
     stale = sorted(name for name in documented if found.get(name) != "survived")
     if args.sample is not None:
-        found = {name: found[name] for name in drawn(list(found), args.sample)}
-        print(f"a random sample of {len(found)} mutants (seed 0)")
+        found = {name: found[name] for name in drawn(list(found), args.sample, args.seed)}
+        print(f"a random sample of {len(found)} mutants (seed {args.seed})")
     counts = Counter(found.values())
     equivalent = {name for name in documented if found.get(name) == "survived"}
     total, killed = len(found), sum(counts[s] for s in DETECTED)
