@@ -398,3 +398,12 @@ def test_the_extractor_names_its_layer_for_each_torch_fidelity_metric() -> None:
     assert ClassifierFeatureExtractor.can_be_compiled() is False
     dummy = ClassifierFeatureExtractor.get_dummy_input_for_compile()
     assert dummy.dtype == torch.uint8 and dummy.shape == (1, 1, 32, 32)
+
+
+def test_the_classifier_extractor_registers_itself_once(monkeypatch) -> None:
+    from gans.metrics.extractors import register_with_torch_fidelity
+
+    monkeypatch.delitem(FEATURE_EXTRACTORS_REGISTRY, "classifier")
+    register_with_torch_fidelity()
+    assert FEATURE_EXTRACTORS_REGISTRY["classifier"] is ClassifierFeatureExtractor
+    register_with_torch_fidelity()  # a second call is a no-op, not torch-fidelity's refusal
