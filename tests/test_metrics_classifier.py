@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,12 @@ def test_v2_is_the_default_and_v1_still_trains_and_loads(pattern_files, trained,
     info = json.loads((trained / "cls.json").read_text())
     assert info["dead_feature_units"] == 0 and info["recipe"]["name"] == "v2"
     assert set(info["trained_with"]) == {"torch", "cpu_capability"}
+    assert set(info) == {"dataset", "test_accuracy", "sha256", "tensors_sha256", "seed", "epochs", "architecture",
+                         "feature_layer", "feature_dim", "dead_feature_units", "recipe", "threads",
+                         "epoch_losses", "train_data_sha256", "test_data_sha256", "trained_with", "timing"}
+    assert (info["dataset"], info["seed"], info["epochs"], info["threads"], info["feature_dim"]) == (
+        "patterns", 0, 2, 1, 128)
+    assert info["sha256"] == info["tensors_sha256"] == tensors_sha256(trained / "cls.pt")
     assert main(train_cli(pattern_files, tmp_path, 0, "--recipe", "v1")) == 0
     v1, v1_record = load_classifier(tmp_path / "cls.pt")
     assert v1_record["architecture"]["name"] == "domain-cnn-v1" and v1.hidden_norm is None
@@ -300,7 +307,9 @@ def test_the_recorded_epoch_loss_is_the_mean_cross_entropy_of_the_epoch() -> Non
     whole (unaugmented) train set."""
     train, test = tiny_splits()
     recipe = RECIPES.get("v1").overridden({"epochs": 1, "batch_size": 64})
+    started = time.perf_counter()
     trained = train_classifier(train, test, seed=3, recipe=recipe)
+    assert 0.0 < trained.train_seconds <= time.perf_counter() - started
     seed_everything(3)
     initial = DomainClassifier(ClassifierArchitecture.for_data(1, 32, 10, ARCHITECTURE_V1)).train()
     expected = F.cross_entropy(initial(train["data"].float() / 127.5 - 1), train["labels"]).item()
@@ -398,3 +407,12 @@ def test_the_extractor_names_its_layer_for_each_torch_fidelity_metric() -> None:
     assert ClassifierFeatureExtractor.can_be_compiled() is False
     dummy = ClassifierFeatureExtractor.get_dummy_input_for_compile()
     assert dummy.dtype == torch.uint8 and dummy.shape == (1, 1, 32, 32)
+
+
+def test_the_classifier_extractor_registers_itself_once(monkeypatch) -> None:
+    from gans.metrics.extractors import register_with_torch_fidelity
+
+    monkeypatch.delitem(FEATURE_EXTRACTORS_REGISTRY, "classifier")
+    register_with_torch_fidelity()
+    assert FEATURE_EXTRACTORS_REGISTRY["classifier"] is ClassifierFeatureExtractor
+    register_with_torch_fidelity()  # a second call is a no-op, not torch-fidelity's refusal

@@ -185,3 +185,11 @@ def test_a_download_into_an_existing_hub_folder(tmp_path, monkeypatch):
                         lambda url, destination, **kwargs: Path(destination).write_bytes(b"x"))
     with pytest.raises(WeightsError, match="corrupt download"):  # downloaded, then checked
         resolve_inception_weights(hub_dir=tmp_path)
+
+
+def test_a_cached_file_of_another_hash_names_the_option_that_expects_it(random_inception, tmp_path):
+    cached = tmp_path / "checkpoints" / INCEPTION_FILE_NAME
+    cached.parent.mkdir()
+    cached.write_bytes(random_inception.read_bytes())
+    with pytest.raises(WeightsError, match=r"expected 0+ \(from --inception-sha256"):
+        resolve_inception_weights(hub_dir=tmp_path, expected_sha256="0" * 64)

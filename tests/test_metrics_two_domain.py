@@ -165,6 +165,11 @@ def test_evaluate_translation_end_to_end_with_the_held_out_inputs(work) -> None:
     ideal = evaluate(work, record("translation", "sneaker-boot", dict(outputs)), "translation-ideal")
     assert ideal["metrics"]["translation_accuracy"] > 0.9 and ideal["metrics"]["cycle_l1"] == 0.0
     assert "pair_l1" not in ideal["metrics"]
+    protocol = ideal["protocol"]["two_domain"]
+    assert (protocol["task"], protocol["domain_task"], protocol["primary_output"], protocol["target_class"],
+            protocol["held_out_split"], protocol["l1_scale"]) == (
+        "translation", "sneaker-boot", "translated", 9, "test", "pixels in [0, 1]")
+    assert protocol["pairs"] == [list(p) for p in TASKS.get("translation").pairs]
     stuck = evaluate(work, record("translation", "sneaker-boot", {**outputs, "translated": sneakers}),
                      "translation-stuck")
     assert stuck["metrics"]["translation_accuracy"] < 0.1
