@@ -45,7 +45,8 @@ def test_the_check_runs_on_the_cpu_and_writes_its_tables(tmp_path: Path):
     translation model; the tables name each model with its rates and the suite's hours."""
     out = tmp_path / "check"
     models = ["progan", "biggan", "cyclegan"]
-    command = [sys.executable, str(SCRIPT), "--device", "cpu", "--steps", "2", "--warmup", "1",
+    # 12 timed steps: the rates are a difference of two runs, which a 2-step run can drown in noise
+    command = [sys.executable, str(SCRIPT), "--device", "cpu", "--steps", "12", "--warmup", "1",
                "--samples", "8", "--suite", "smoke", "--rest-from", "none", "--models", ",".join(models),
                "--inception-weights", "random", "--bf16", "--out", str(out)]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # the script finds gans
