@@ -38,7 +38,8 @@ SLURM_FLAGS = ("--executor", "slurm", "--jobs", "4",
 RUN_TIMEOUT_S = 1800
 # The model's metrics: train, sample, real features and evaluate, four jobs that two CPUs run
 # without queueing (the real floor's and the report's jobs are more of the same kinds).
-TARGETS = [ResultsLayout.for_suite("results", "reports", SUITE).metrics_file("fashion-mnist", "classifier", "dcgan", 0)]
+TARGETS = [ResultsLayout.for_suite("results", "reports", SUITE)
+           .metrics_file("fashion-mnist", "classifier", "dcgan", 0)]
 
 
 def slurm_skip_reason() -> Optional[str]:
