@@ -193,3 +193,14 @@ def test_a_cached_file_of_another_hash_names_the_option_that_expects_it(random_i
     cached.write_bytes(random_inception.read_bytes())
     with pytest.raises(WeightsError, match=r"expected 0+ \(from --inception-sha256"):
         resolve_inception_weights(hub_dir=tmp_path, expected_sha256="0" * 64)
+
+
+def test_grey_images_become_rgb_and_other_channel_counts_are_refused():
+    grey = torch.zeros(2, 1, 4, 4, dtype=torch.uint8)
+    assert ImageTensorDataset(grey, 3)[0].shape == (3, 4, 4)
+    assert ImageTensorDataset(grey)[1].shape == (1, 4, 4)
+    assert ImageTensorDataset(torch.zeros(2, 2, 4, 4, dtype=torch.uint8))[0].shape == (2, 4, 4)
+    with pytest.raises(ValueError, match="cannot turn 2-channel images into 3 channels"):
+        ImageTensorDataset(torch.zeros(2, 2, 4, 4, dtype=torch.uint8), 3)
+    with pytest.raises(ValueError, match="expected uint8"):
+        ImageTensorDataset(grey.float(), 3)
