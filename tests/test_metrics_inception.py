@@ -204,3 +204,23 @@ def test_grey_images_become_rgb_and_other_channel_counts_are_refused():
         ImageTensorDataset(torch.zeros(2, 2, 4, 4, dtype=torch.uint8), 3)
     with pytest.raises(ValueError, match="expected uint8"):
         ImageTensorDataset(grey.float(), 3)
+
+
+def test_torch_fidelity_gets_the_extractor_by_name_its_layers_its_weights_and_no_cache(tmp_path):
+    options = fidelity_options(EXTRACTORS.get("classifier"), WeightsFile(tmp_path / "c.pt", "ab"))
+    assert options == {
+        "feature_extractor": "classifier", "feature_extractor_weights_path": str(tmp_path / "c.pt"),
+        "feature_layer_fid": "penultimate", "feature_layer_kid": "penultimate",
+        "feature_layer_prc": "penultimate", "feature_layer_isc": "logits", "cuda": False, "batch_size": 500,
+        "save_cpu_ram": True, "cache": False, "verbose": False}
+    assert fidelity_options(EXTRACTORS.get("inception-v3-compat"), WeightsFile(tmp_path / "i.pt", "cd"),
+                            "cuda:1")["cuda"] is True
+
+
+def test_the_metric_commands_require_an_extractor_of_their_own_kinds(tmp_path):
+    with pytest.raises(SystemExit) as refused:
+        main(["evaluate", "--samples", "s.pt", "--real", "r.pt", "--out", str(tmp_path / "m.json")])
+    assert refused.value.code == 2  # argparse: --extractor is required
+    with pytest.raises(SystemExit) as refused:
+        main(["real-features", "--data", "d.pt", "--extractor", "toy", "--n", "5", "--out", "x.pt"])
+    assert refused.value.code == 2  # argparse: toy is for point samples, which have no features
