@@ -1,6 +1,8 @@
 # Two entry points, both idempotent on a fresh machine (as root, nothing done before):
 #   make run    venv + pinned stack + Fashion-MNIST, then the default suite through Snakemake
 #   make test   the same setup, then pytest
+#   make reproduce   the default suite again in portable mode, in results/portable, then a
+#                    bit-for-bit comparison with the committed reports/default/digest.json
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -18,7 +20,7 @@ DATA := results/data/fashion-mnist
 MUTATION_CHILDREN ?= 2
 MUTANTS ?=
 
-.PHONY: setup data run test smoke toy report-html mutation clean
+.PHONY: setup data run test smoke toy toy-veegan toy-pacgan report-html reproduce mutation clean
 
 setup: $(VENV)/.installed
 
@@ -38,8 +40,20 @@ run: setup data
 smoke: setup data
 	$(VENV)/bin/snakemake --cores $(CORES) --config suite=smoke $(RERUN) $(SNAKEMAKE_ARGS)
 
+# Portable mode (gans/portable.py) in its own results folder, so the native results stay apart;
+# the workflow prepares the data there itself.
+PORTABLE_DIR ?= results/portable
+reproduce: setup
+	$(VENV)/bin/snakemake --cores $(CORES) $(RERUN) --config portable=true \
+		results_dir=$(PORTABLE_DIR) reports_dir=$(PORTABLE_DIR)/reports $(SNAKEMAKE_ARGS)
+	$(PY) -m gans check-digest reports/default/digest.json $(PORTABLE_DIR)/reports/default/digest.json
+
 toy: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --config suite=toy-2d $(RERUN) $(SNAKEMAKE_ARGS)
+
+# the mode-collapse benchmark on the VEEGAN / GDPP and on the PacGAN protocols (README)
+toy-veegan toy-pacgan: setup
+	$(VENV)/bin/snakemake --cores $(CORES) --config suite=$@ $(RERUN) $(SNAKEMAKE_ARGS)
 
 report-html: setup
 	$(VENV)/bin/snakemake --cores 1 --report reports/default/report.html

@@ -37,4 +37,5 @@ include: "rules/report.smk"
 rule all:
     input:
         LAYOUT.report_index(),
+        LAYOUT.digest_file(),
         report_sources(),

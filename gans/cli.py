@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "gans.commands",          # prepare, train, sample, sample-real, list
     "gans.metrics.commands",  # train-classifier, real-features, evaluate
     "gans.report.commands",   # aggregate, report
+    "gans.digest",            # digest, check-digest
 )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from gans.data import DATASETS, SPLITS, load_prepared, prepare_split
-from gans.gpu_lock import acquire_gpu, visible_gpu_ids
+from gans.gpu_lock import claim_gpu
 from gans.models import MODELS
 from gans.tasks import TASKS
 
@@ -43,8 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--device", default="auto",
                    help="cpu, cuda:N, or auto (a free GPU through the lock files, else cpu)")
-    p.add_argument("--gpu-lock-dir", default=".gpu-locks", help="per-GPU flock files")
+    p.add_argument("--gpu-lock-dir", default=None,
+                   help="base of the per-node GPU lock directories (default: in the temp dir); "
+                        "unused when a scheduler assigned the job its GPUs")
     p.add_argument("--deterministic", action="store_true", help="deterministic algorithms on GPU")
+    p.add_argument("--tensorboard-every", type=int, default=0,
+                   help="TensorBoard event files in <out-dir>/tensorboard: losses and images/s every "
+                        "step, a sample grid every N steps (0, the default: none)")
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("sample", help="evaluation samples of a finished run + an 8x8 grid")
@@ -95,6 +100,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """One training job, or one process of it when torchrun started several (each process of a
+    job on GPUs takes a GPU of its own through the lock files)."""
+    from gans.distributed import process_group
     from gans.train import TrainSettings, train
 
     settings = TrainSettings(
@@ -102,14 +110,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed, steps=args.steps, batch_size=args.batch_size,
         checkpoint_every=args.checkpoint_every, model_config=json.loads(args.model_config),
         domain_task=args.domain_task, suite=args.suite, threads=args.threads, log_every=args.log_every,
-        deterministic=args.deterministic)
+        deterministic=args.deterministic, tensorboard_every=args.tensorboard_every)
     if args.device != "auto" or not torch.cuda.is_available():
-        train(settings, "cpu" if args.device == "auto" else args.device)
+        device = "cpu" if args.device == "auto" else args.device
+        with process_group(device) as ranks:
+            train(settings, device, ranks)
         return 0
-    with acquire_gpu(args.gpu_lock_dir, visible_gpu_ids(torch.cuda.device_count()),
-                     timeout_s=3600) as lease:
-        print(f"[train] holding GPU {lease.physical_id} ({lease.device})", flush=True)
-        train(settings, lease.device)
+    with claim_gpu(torch.cuda.device_count(), args.gpu_lock_dir) as lease:
+        how = "holding its lock" if lease.locked else "assigned by the scheduler"
+        print(f"[train] GPU {lease.physical_id} ({lease.device}), {how}", flush=True)
+        with process_group(lease.device) as ranks:
+            train(settings, lease.device, ranks)
     return 0
 
 

@@ -1,18 +1,28 @@
-"""One GPU per job: per-GPU lock files held with flock for the life of the process.
+"""One GPU per job: the scheduler's when it assigned one, else a per-GPU lock file of this node.
 
 Snakemake's `resources: gpu=1` bounds how many GPU jobs run at once but never says which GPU a
-job gets. Each job takes the first free lock among the visible GPUs; the kernel drops a flock when
-its holder dies, so a killed job frees its GPU with no clean-up.
+job gets. On a GPU box each job takes the first free lock among the visible GPUs, held with flock
+for the life of the process: the kernel drops it when its holder dies, so a killed job frees its
+GPU with no clean-up. The locks live in a directory of this node (under the temp dir, keyed by
+host name), so jobs on two nodes that both see "GPU 0" never contend for one file. A batch
+scheduler that hands GPUs to jobs (SLURM's --gpus) already gave this job its own: no lock then.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Optional, Sequence
+from typing import IO, Mapping, Optional, Sequence
+
+# Set by a scheduler in the environment of a job it gave GPUs to (SLURM: the step's, then the job's).
+# CUDA_VISIBLE_DEVICES alone is not one: a user may narrow a box's GPUs with it, and the jobs
+# started under it still share them.
+SCHEDULER_GPU_VARIABLES = ("SLURM_STEP_GPUS", "SLURM_JOB_GPUS")
 
 
 class NoFreeGPU(RuntimeError):
@@ -21,19 +31,24 @@ class NoFreeGPU(RuntimeError):
 
 @dataclass
 class GPULease:
-    """A held GPU: `index` is the device ordinal inside this process (what torch calls cuda:index),
-    `physical_id` the id as listed in the inherited CUDA_VISIBLE_DEVICES (or the ordinal)."""
+    """A GPU for this job: `index` is the device ordinal inside this process (what torch calls
+    cuda:index), `physical_id` the id as listed in the inherited CUDA_VISIBLE_DEVICES (or the
+    ordinal). `handle` is the held lock file, None when a scheduler assigned the GPU."""
 
     index: int
     physical_id: str
-    handle: IO[bytes]
+    handle: Optional[IO[bytes]]
 
     @property
     def device(self) -> str:
         return f"cuda:{self.index}"
 
+    @property
+    def locked(self) -> bool:
+        return self.handle is not None
+
     def release(self) -> None:
-        if not self.handle.closed:
+        if self.handle is not None and not self.handle.closed:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
 
@@ -44,13 +59,27 @@ class GPULease:
         self.release()
 
 
-def visible_gpu_ids(n_devices: int, env: Optional[dict[str, str]] = None) -> list[str]:
+def visible_gpu_ids(n_devices: int, env: Optional[Mapping[str, str]] = None) -> list[str]:
     """Physical ids of the GPUs this process may use, honouring an inherited CUDA_VISIBLE_DEVICES."""
     env = os.environ if env is None else env
     inherited = env.get("CUDA_VISIBLE_DEVICES")
     if inherited is not None and inherited.strip() != "":
         return [d.strip() for d in inherited.split(",") if d.strip()][:n_devices]
     return [str(i) for i in range(n_devices)]
+
+
+def scheduler_gpu_variable(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The variable through which a batch scheduler gave this job its GPUs, or None."""
+    env = os.environ if env is None else env
+    return next((name for name in SCHEDULER_GPU_VARIABLES if env.get(name, "").strip()), None)
+
+
+def node_lock_dir(base: Path | str | None = None, host: Optional[str] = None) -> Path:
+    """This node's lock directory: <base>/<host name>. The default base is in the node's temp
+    dir, one per user (a lock file another user made could not be opened for writing)."""
+    if base is None:
+        base = Path(tempfile.gettempdir()) / f"gans-gpu-locks-{os.getuid()}"
+    return Path(base) / (host or socket.gethostname())
 
 
 def acquire_gpu(lock_dir: Path | str, gpu_ids: Sequence[str], timeout_s: float = 0.0,
@@ -75,3 +104,16 @@ def acquire_gpu(lock_dir: Path | str, gpu_ids: Sequence[str], timeout_s: float =
         if time.monotonic() >= deadline:
             raise NoFreeGPU(f"all {len(gpu_ids)} GPU(s) {list(gpu_ids)} are locked in {lock_dir}")
         time.sleep(poll_s)
+
+
+def claim_gpu(n_devices: int, lock_base: Path | str | None = None,
+              env: Optional[Mapping[str, str]] = None, timeout_s: float = 3600) -> GPULease:
+    """The GPU this job trains on: the first one a scheduler assigned it (no lock), else the
+    first free lock of this node's directory (see node_lock_dir) among the visible GPUs."""
+    env = os.environ if env is None else env
+    gpu_ids = visible_gpu_ids(n_devices, env)
+    if not gpu_ids:
+        raise NoFreeGPU("no GPU is visible to this job")
+    if scheduler_gpu_variable(env):
+        return GPULease(0, gpu_ids[0], None)
+    return acquire_gpu(node_lock_dir(lock_base), gpu_ids, timeout_s=timeout_s)

@@ -203,6 +203,13 @@ class ResultsLayout:
     def report_index(self) -> str:
         return f"{self.report_dir}/README.md"
 
+    def digest_file(self) -> str:
+        """Every model's and samples file's hash and every metric at full precision (gans.digest)."""
+        return f"{self.report_dir}/digest.json"
+
+    def digest_log(self) -> str:
+        return f"{self.suite_dir}/logs/digest.log"
+
 
 # --------------------------------------------------------------------------- what a suite evaluates
 def dataset_kind(dataset: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 import gans
+from gans.portable import numeric_settings
 
 PACKAGES = ("torch", "torchvision", "torch-fidelity", "snakemake", "numpy", "pandas")
 
@@ -58,6 +59,8 @@ def provenance(device: torch.device | str = "cpu") -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "device": str(device),
+        # CPU capability, vendor, thread counts, MKL/oneDNN settings: what the last bits depend on
+        "numeric": numeric_settings(),
     }
     if device.type == "cuda":
         record["gpu"] = torch.cuda.get_device_name(device)

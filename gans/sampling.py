@@ -107,19 +107,27 @@ def real_subset(prepared: dict[str, Any], n: int, seed: int, suite: str) -> dict
             "quantization": "native uint8", "latent_bank_seed": None}
 
 
+def sample_grid(images: torch.Tensor, labels: Optional[torch.Tensor] = None, n: int = 64) -> torch.Tensor:
+    """The first n uint8 images as one C x H x W grid, 8x8 for n = 64 (with `labels`, those of
+    a conditional model: one class per column)."""
+    nrow = int(math.sqrt(n))
+    data = images[:n]
+    if labels is not None:
+        nrow = int(labels.max().item()) + 1
+        data = images[: nrow * max(1, n // nrow)]
+    return tile_images(data, nrow)
+
+
 def write_grid(record: dict[str, Any], path: Path | str, n: int = 64) -> None:
     """An 8x8 PNG of the first samples (for conditional models: one class per column)."""
     path = Path(path)
-    data = record["data"][:n]
-    if record["kind"] != "image" or len(data) == 0:
+    if record["kind"] != "image" or len(record["data"]) == 0:
         _write_points_or_blank(record, path)
         return
-    nrow = int(math.sqrt(n))
-    if record.get("conditional") and record.get("labels") is not None:
-        nrow = int(record["labels"].max().item()) + 1
-        data = record["data"][: nrow * max(1, n // nrow)]
-    grid = Image.fromarray(tile_images(data, nrow).permute(1, 2, 0).squeeze(2).numpy())
-    write_atomic(path, lambda tmp: grid.save(tmp, format="PNG"))
+    labels = record.get("labels") if record.get("conditional") else None
+    grid = sample_grid(record["data"], labels, n)
+    image = Image.fromarray(grid.permute(1, 2, 0).squeeze(2).numpy())
+    write_atomic(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 def _write_points_or_blank(record: dict[str, Any], path: Path) -> None:

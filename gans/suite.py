@@ -3,7 +3,7 @@
 The schema (config/suite.schema.yaml) checks shapes and ranges; `check_suite` checks what only
 the code knows: that every model and dataset is registered, that each model can train on each
 dataset, and what the optional blocks (resources, domain_tasks, evaluation.truncation,
-evaluation.truncation_sweep and evaluation.classifier) name.
+evaluation.truncation_sweep, evaluation.classifier and evaluation.toy_protocol) and gpus_per_job name.
 Both run when Snakemake starts, so a bad suite stops the workflow before any job.
 """
 
@@ -48,6 +48,11 @@ DEFAULT_RESOURCES: Mapping[str, Mapping[str, int]] = MappingProxyType({
     "aggregate": MappingProxyType({"mem_mb": 1500, "runtime": 10}),
     "report": MappingProxyType({"mem_mb": 2000, "runtime": 15}),
 })
+
+
+# A TensorBoard sample grid every this many steps when the suite's budget does not say
+# (budget.tensorboard_every; 0 turns the TensorBoard log off).
+DEFAULT_TENSORBOARD_EVERY = 200
 
 
 def load_suite(path: Path | str) -> dict[str, Any]:
@@ -115,6 +120,9 @@ def check_suite(suite: dict[str, Any]) -> None:
     for field in ("steps", "batch_size", "checkpoint_every"):
         if field in budget and (not isinstance(budget[field], int) or budget[field] < 1):
             raise SuiteError(f"budget.{field}: must be a positive integer, got {budget[field]!r}")
+    every = budget.get("tensorboard_every", DEFAULT_TENSORBOARD_EVERY)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise SuiteError(f"budget.tensorboard_every: must be an integer >= 0 (0: off), got {every!r}")
     for model, steps in budget.get("model_steps", {}).items():
         if model not in suite.get("models", []):
             raise SuiteError(f"budget.model_steps.{model}: {model!r} is not in this suite's models")
@@ -132,7 +140,25 @@ def check_suite(suite: dict[str, Any]) -> None:
     check_truncation_sweep(suite)
     check_domain_tasks(suite)
     check_classifier(suite)
+    check_toy_protocol(suite)
     check_resources(suite.get("resources", {}))
+    check_gpus_per_job(suite)
+
+
+def check_gpus_per_job(suite: dict[str, Any]) -> None:
+    """gpus_per_job: a positive integer; the suite's batch size (the global one) must split into
+    that many equal shares, and resources.train.gpu, when given, must agree with it."""
+    gpus = suite.get("gpus_per_job", 1)
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise SuiteError(f"gpus_per_job: must be a positive integer, got {gpus!r}")
+    batch_size = suite.get("budget", {}).get("batch_size")
+    if isinstance(batch_size, int) and batch_size % gpus:
+        raise SuiteError(f"gpus_per_job: budget.batch_size {batch_size} is the global minibatch and "
+                         f"must split into {gpus} equal shares, one per process")
+    asked = suite.get("resources", {}).get("train", {}).get("gpu")
+    if gpus > 1 and asked is not None and asked != gpus:
+        raise SuiteError(f"resources.train.gpu: {asked} disagrees with gpus_per_job {gpus} "
+                         f"(leave it out: a job holds gpus_per_job GPUs)")
 
 
 def check_real_sizes(suite: dict[str, Any]) -> None:
@@ -222,6 +248,33 @@ def check_classifier(suite: dict[str, Any]) -> None:
                          f"{field}.source: retrain")
 
 
+def check_toy_protocol(suite: dict[str, Any]) -> None:
+    """evaluation.toy_protocol: a registered protocol, for a suite with toy data, generating the
+    number of samples the protocol scores."""
+    from gans.metrics.toy import TOY_PROTOCOLS
+
+    evaluation = suite.get("evaluation", {})
+    name = evaluation.get("toy_protocol")
+    if name is None:
+        return
+    field = "evaluation.toy_protocol"
+    if name not in TOY_PROTOCOLS:
+        raise SuiteError(f"{field}: unknown protocol {name!r} (known: {', '.join(TOY_PROTOCOLS)})")
+    if not any(DATASETS.get(d).kind == "points" for d in suite.get("datasets", []) if d in DATASETS):
+        raise SuiteError(f"{field}: scores toy 2-D data; this suite has none")
+    samples = TOY_PROTOCOLS[name].samples
+    if samples is not None and evaluation.get("n_generated") != samples:
+        raise SuiteError(f"evaluation.n_generated: the {name} protocol scores {samples} samples, "
+                         f"got {evaluation.get('n_generated')}")
+
+
+def toy_protocol_for(suite: dict[str, Any]) -> str:
+    """The toy protocol the suite's point samples are scored under (the default when unnamed)."""
+    from gans.metrics.toy import DEFAULT_TOY_PROTOCOL
+
+    return suite.get("evaluation", {}).get("toy_protocol") or DEFAULT_TOY_PROTOCOL
+
+
 def check_domain_tasks(suite: dict[str, Any]) -> None:
     """domain_tasks: every two-domain model of the suite -> a registered two-domain task; none
     for a model that trains on one domain."""
@@ -273,8 +326,31 @@ def model_config_for(suite: dict[str, Any], model: str) -> dict[str, Any]:
 
 
 def rule_resources(suite: dict[str, Any], rule: str) -> dict[str, int]:
-    """A rule's Snakemake resources: the defaults, overridden by the suite's resources block."""
-    return {**DEFAULT_RESOURCES[rule], **suite.get("resources", {}).get(rule, {})}
+    """A rule's Snakemake resources: the defaults, overridden by the suite's resources block; a
+    training job on several processes holds gpus_per_job GPUs."""
+    resources = {**DEFAULT_RESOURCES[rule], **suite.get("resources", {}).get(rule, {})}
+    if "gpu" in resources and gpus_per_job(suite) > 1:
+        resources["gpu"] = gpus_per_job(suite)
+    return resources
+
+
+def gpus_per_job(suite: dict[str, Any]) -> int:
+    """Processes (GPUs) per training job: 1 unless the suite says more."""
+    return int(suite.get("gpus_per_job", 1))
+
+
+def train_launcher(suite: dict[str, Any], python: str) -> str:
+    """How the train rule starts `gans`: `python -m gans`, or through torchrun with one process
+    per GPU when gpus_per_job is more than 1 (torchrun's standalone mode: a free local port)."""
+    n = gpus_per_job(suite)
+    if n == 1:
+        return f"{python} -m gans"
+    return f"{python} -m torch.distributed.run --standalone --nproc_per_node {n} -m gans"
+
+
+def tensorboard_every(suite: dict[str, Any]) -> int:
+    """Steps between TensorBoard sample grids (budget.tensorboard_every; 0: no TensorBoard log)."""
+    return int(suite["budget"].get("tensorboard_every", DEFAULT_TENSORBOARD_EVERY))
 
 
 def truncation_for(suite: dict[str, Any], model: str) -> Optional[float]:

@@ -6,6 +6,11 @@ live in memory, periodic checkpoints with model, optimizer, data-order and RNG s
 outside the workflow's declared outputs), resume from the newest valid checkpoint, the per-step
 loss log, images per second, and divergence detection. A variant only sees minibatches and the
 progress record.
+
+A job may run on several processes (gans/distributed.py): each trains on its share of every
+global minibatch, gradients are averaged before each optimizer step, and process 0 prints,
+checkpoints and writes the outputs. With TensorBoard on, process 0 also writes event files for
+watching the run (gans/tensorboard_log.py).
 """
 
 from __future__ import annotations
@@ -18,19 +23,23 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 from torch import nn
 
 from gans.checkpoint import newest_valid_checkpoint, save_checkpoint
 from gans.data import BatchStream, load_prepared, spec_of
+from gans.distributed import SINGLE_PROCESS, Ranks
 from gans.io import load_torch, save_torch_atomic, verified, with_digest, write_atomic, write_json_atomic
 from gans.models import MODELS, GANVariant, build_model
 from gans.provenance import provenance
 from gans.seeding import rng_state, seed_everything, set_rng_state
 from gans.spec import DataSpec, Progress
 from gans.tasks import TASKS
+
+if TYPE_CHECKING:
+    from gans.tensorboard_log import TensorBoardLog
 
 
 @dataclass
@@ -53,27 +62,38 @@ class TrainSettings:
     deterministic: bool = False     # torch.use_deterministic_algorithms on GPU
     log_every: int = 50
     keep_checkpoints: int = 2
+    tensorboard_every: int = 0      # a TensorBoard sample grid every N steps (0: no TensorBoard log)
 
 
-def run_identity(settings: TrainSettings, model: GANVariant, data_sha256: str) -> str:
+def run_identity(settings: TrainSettings, model: GANVariant, data_sha256: str,
+                 world_size: int = 1) -> str:
     """Hash of what determines the trajectory: the resolved config (after defaults), seed, batch
-    size, data content, domain task. Not where files go, not the log cadence, and not the step
-    budget, so a longer run resumes a shorter one's checkpoints, unless the model's schedule reads
-    the budget (`uses_budget`): then the budget is part of the identity too."""
+    size, data content, domain task, and the number of processes when there are several (the
+    same global batch split otherwise is another run: per-process batch statistics, summation
+    order). Not where files go, not the log cadence, and not the step budget, so a longer run
+    resumes a shorter one's checkpoints, unless the model's schedule reads the budget
+    (`uses_budget`): then the budget is part of the identity too."""
     identity = {"model": settings.model, "seed": settings.seed, "batch_size": settings.batch_size,
                 "config": model.config, "deterministic": settings.deterministic,
                 "domain_task": settings.domain_task, "data_sha256": data_sha256}
     if model.uses_budget:
         identity["steps"] = settings.steps
+    if world_size > 1:  # one process: the identity it always had
+        identity["world_size"] = world_size
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def validate_settings(settings: TrainSettings) -> None:
+def validate_settings(settings: TrainSettings, world_size: int = 1) -> None:
     if settings.model not in MODELS:
         raise ValueError(f"model: unknown model {settings.model!r} (known: {', '.join(MODELS.names())})")
     for name in ("steps", "batch_size", "checkpoint_every", "threads", "log_every"):
         if getattr(settings, name) < 1:
             raise ValueError(f"{name} must be >= 1, got {getattr(settings, name)}")
+    if settings.tensorboard_every < 0:
+        raise ValueError(f"tensorboard_every must be >= 0 (0: off), got {settings.tensorboard_every}")
+    if settings.batch_size % world_size:
+        raise ValueError(f"batch_size {settings.batch_size} is the global minibatch: it must split "
+                         f"into {world_size} equal shares, one per process")
     two_domain = TASKS.get(MODELS.get(settings.model).task).two_domain
     if two_domain and not settings.domain_task:
         raise ValueError(f"model {settings.model!r} trains on two domains: name a domain task "
@@ -91,9 +111,9 @@ def channels_last(network: nn.Module) -> nn.Module:
     Why: oneDNN's CPU convolutions run faster on it (measured on 1 thread, default-suite widths:
     DCGAN -13%, WGAN -17%, WGAN-GP -10%, CGAN -11% per step). Same arithmetic, different summation
     order than NCHW, so it is always on: training and sampling both use it, and runs stay
-    bit-identical. Fully connected networks are unaffected. This is also the one place where a
-    multi-GPU wrapper (DistributedDataParallel) would wrap each trained network: variants reach
-    their networks through the model, so none of them needs to know.
+    bit-identical. Fully connected networks are unaffected. Several processes need no wrapper
+    here: the model's `Ranks` average the gradients at every optimizer step (gans/distributed.py
+    says why not DistributedDataParallel).
     """
     return network.to(memory_format=torch.channels_last)
 
@@ -114,27 +134,31 @@ def _configure_torch(settings: TrainSettings, device: torch.device) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, Any]:
+def train(settings: TrainSettings, device: Optional[str] = None,
+          ranks: Ranks = SINGLE_PROCESS) -> dict[str, Any]:
     """Run (or resume) one training job; writes final.pt, losses.csv and status.json.
 
     The loop owns progress: it counts generator updates and images seen, hands each step a
     `Progress`, updates the EMA generator after each step, and checkpoints everything. Returns
     the status record. A non-finite loss ends the run with status "diverged" (the files are
-    still written, so the workflow goes on and the report can show it).
+    still written, so the workflow goes on and the report can show it). `ranks`: this process's
+    place in a job on several processes (gans.distributed.process_group); batch sizes and
+    images seen are the job's, losses the mean over its processes, and only process 0 writes.
     """
-    validate_settings(settings)
+    validate_settings(settings, ranks.world_size)
     device_ = torch.device(device or settings.device)
     _configure_torch(settings, device_)
     out_dir, ckpt_dir = Path(settings.out_dir), Path(settings.checkpoint_dir)
     label = f"{settings.model}/{Path(settings.data).parent.name}/seed{settings.seed}"
+    say = _printer(ranks)
 
     seed_everything(settings.seed)
     prepared = load_prepared(settings.data)
     model = build_model(settings.model, spec_of(prepared), settings.model_config, device_)
-    model.place(channels_last)
-    identity = run_identity(settings, model, prepared["sha256"])
+    model.place(channels_last, ranks)
+    identity = run_identity(settings, model, prepared["sha256"], ranks.world_size)
     stream = BatchStream(prepared, settings.batch_size, settings.seed, device_,
-                         domain_task=settings.domain_task)
+                         domain_task=settings.domain_task, ranks=ranks)
     rows: list[dict[str, float]] = []
     step, images_seen, train_wall = 0, 0, 0.0
 
@@ -145,7 +169,11 @@ def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, An
         set_rng_state(resumed["rng"])
         rows, step = resumed["rows"], resumed["step"]
         images_seen, train_wall = resumed["images_seen"], resumed["train_wall"]
-        print(f"[train {label}] resumed from step {step}", flush=True)
+        say(f"[train {label}] resumed from step {step}")
+    ranks.check_same(step, "the step to resume from")
+    ranks.broadcast_(tensor for network in model.networks().values()
+                     for tensor in (*network.parameters(), *network.buffers()))
+    tensorboard = _tensorboard(settings, ranks, step)
 
     status, diverged_at = "completed", None
     started = time.perf_counter() - train_wall
@@ -153,23 +181,28 @@ def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, An
         while step < settings.steps:
             progress = Progress(step, images_seen, settings.steps, settings.batch_size)
             n_batches, batch_size = model.batches_per_step(progress), model.batch_size(progress)
-            losses = model.train_step(stream.next(n_batches, batch_size), progress)
+            losses = ranks.mean(model.train_step(stream.next(n_batches, batch_size), progress))
             step, images_seen = step + 1, images_seen + n_batches * batch_size
             model.update_ema(Progress(step, images_seen, settings.steps, settings.batch_size))
             now = time.perf_counter() - started
             rows.append({"step": step, "wall_s": round(now, 4), **losses})
             if not all(math.isfinite(v) for v in losses.values()):
                 raise Diverged(step, losses)
-            if step % settings.log_every == 0 or step == settings.steps:
+            if tensorboard is not None:
+                tensorboard.log(step, losses, images_seen / now, model, last=step == settings.steps)
+            if ranks.main and (step % settings.log_every == 0 or step == settings.steps):
                 _print_progress(label, step, settings.steps, losses, images_seen, now)
-            if step % settings.checkpoint_every == 0 and step < settings.steps:
+            if ranks.main and step % settings.checkpoint_every == 0 and step < settings.steps:
                 save_checkpoint(ckpt_dir, step, {
                     "identity": identity, "step": step, "model": model.state_dict(),
                     "stream": stream.state_dict(), "rng": rng_state(), "rows": rows,
                     "images_seen": images_seen, "train_wall": now}, settings.keep_checkpoints)
     except Diverged as event:
         status, diverged_at = "diverged", event.step
-        print(f"[train {label}] DIVERGED: {event}", flush=True)
+        say(f"[train {label}] DIVERGED: {event}")
+    finally:
+        if tensorboard is not None:
+            tensorboard.close()
 
     wall = time.perf_counter() - started
     record = {
@@ -178,16 +211,33 @@ def train(settings: TrainSettings, device: Optional[str] = None) -> dict[str, An
         "seed": settings.seed, "suite": settings.suite, "steps_requested": settings.steps,
         "steps_done": step, "diverged_at": diverged_at, "images_seen": images_seen,
         "batch_size": settings.batch_size, "device": str(device_), "threads": settings.threads,
+        "world_size": ranks.world_size,
         "config": model.config, "config_hash": identity, "checkpoint_rule": model.checkpoint_rule,
         "data_sha256": prepared["sha256"], "provenance": provenance(device_),
         # the only fields that differ between two runs of the same settings on one machine
         "timing": {"wall_time_s": round(wall, 3),
                    "images_per_s": round(images_seen / wall, 2) if wall > 0 else None},
     }
-    write_outputs(out_dir, model, step, rows, record)
-    print(f"[train {label}] {status} at step {step} in {wall:.1f}s "
-          f"({record['timing']['images_per_s']} img/s)", flush=True)
+    if ranks.main:
+        write_outputs(out_dir, model, step, rows, record)
+    say(f"[train {label}] {status} at step {step} in {wall:.1f}s "
+        f"({record['timing']['images_per_s']} img/s)")
     return record
+
+
+def _printer(ranks: Ranks) -> Callable[[str], None]:
+    """print for process 0; the other processes of a job keep quiet."""
+    return (lambda line: print(line, flush=True)) if ranks.main else (lambda line: None)
+
+
+def _tensorboard(settings: TrainSettings, ranks: Ranks, resumed_step: int) -> Optional["TensorBoardLog"]:
+    """Process 0's TensorBoard log when the settings ask for one."""
+    if not (ranks.main and settings.tensorboard_every):
+        return None
+    from gans.tensorboard_log import TensorBoardLog  # imports tensorboard (seconds): only when asked
+
+    return TensorBoardLog(settings.out_dir, settings.tensorboard_every, settings.suite,
+                          settings.seed, resumed_step)
 
 
 def _print_progress(label: str, step: int, total: int, losses: dict[str, float],

@@ -10,15 +10,25 @@
 from gans.layout import (REAL, ResultsLayout, classifier_recipe, classifier_weights_for, dataset_kind,
                          domain_floors, evaluated_models, extractors_for, floor_name, runs,
                          truncation_runs, two_domain_evaluation)
+from gans.portable import PORTABLE_ENV, check_portable_cpu
 from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
-from gans.suite import (domain_task_for, load_checked_suite, model_config_for, rule_resources,
-                        steps_for, truncation_for)
+from gans.suite import (domain_task_for, gpus_per_job, load_checked_suite, model_config_for,
+                        rule_resources, steps_for, tensorboard_every, toy_protocol_for,
+                        train_launcher, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
 validate(config, "../config/schema.yaml")
+
+# Portable mode (README: Reproducing the committed reports): every job runs under the numeric
+# settings that give the same bits on any x86-64 machine with AVX2 (gans/portable.py). The
+# libraries read them at start-up, and jobs inherit Snakemake's environment.
+PORTABLE = str(config.get("portable", False)).lower() == "true"
+if PORTABLE:
+    check_portable_cpu()
+    os.environ.update(PORTABLE_ENV)
 SUITE_FILE = config.get("suite_file") or f"benchmarks/{config['suite']}.yaml"
 # schema, name = file name, then registry names, budgets, resources, ...: one line naming the field
 SUITE = load_checked_suite(SUITE_FILE, schema=f"{workflow.basedir}/config/suite.schema.yaml")
@@ -56,6 +66,12 @@ def inception_flag():
     return "--inception" if HAS_INCEPTION else ""
 
 
+def gpu_lock_option():
+    """--gpu-lock-dir BASE when the config names one; else the job's node picks its temp dir."""
+    base = config.get("gpu_lock_dir")
+    return f"--gpu-lock-dir {base}" if base else ""
+
+
 def domain_task_option(wc):
     """--domain-task NAME for train and sample when the suite gives the model a two-domain task."""
     task = domain_task_for(SUITE, wc.model)
@@ -89,6 +105,10 @@ def status_files():
 
 def loss_files():
     return [LAYOUT.losses_file(d, m, s) for d, m, s in runs(SUITE)]
+
+
+def final_weights_files():
+    return [LAYOUT.final_weights(d, m, s) for d, m, s in runs(SUITE)]
 
 
 def samples_files():
@@ -192,6 +212,11 @@ def domain_inputs(wc):
     if not two_domain_evaluation(SUITE, wc.model) or wc.extractor == "toy":
         return []
     return [*other_domains(wc).values(), LAYOUT.data_file(wc.dataset, "test")]
+
+
+def toy_args(wc):
+    """--toy-protocol NAME for toy evaluations: the protocol the suite names (or the default)."""
+    return f"--toy-protocol {toy_protocol_for(SUITE)}" if wc.extractor == "toy" else ""
 
 
 def domain_args(wc):

@@ -87,10 +87,11 @@ rule evaluate:
         py=PY,
         extractor=extractor_args,
         domains=domain_args,
+        toy=toy_args,
     shell:
         "{params.py} -m gans evaluate --samples {input.samples} --real {input.real} "
-        "--extractor {wildcards.extractor} {params.extractor} {params.domains} --out {output} "
-        "2>&1 | tee {log}"
+        "--extractor {wildcards.extractor} {params.extractor} {params.domains} {params.toy} "
+        "--out {output} 2>&1 | tee {log}"
 
 
 rule evaluate_truncated:

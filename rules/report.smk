@@ -50,3 +50,29 @@ rule report:
     shell:
         "{params.py} -m gans report --suite-file {params.suite_file} --results {params.results} "
         "--out {params.out_dir} {params.inception} --store {input.store} 2>&1 | tee {log}"
+
+
+# The suite's fingerprint: the content hash of every trained network and samples file and every
+# metric at full precision. Two runs agree to the last bit exactly when their digests are equal
+# (`python -m gans check-digest`; `make reproduce` compares against the committed one).
+rule digest:
+    input:
+        metrics=metric_files(),
+        truncation=truncation_metric_files(),
+        status=status_files(),
+        samples=samples_files(),
+        weights=final_weights_files(),
+    output:
+        digest=LAYOUT.digest_file(),
+    log:
+        LAYOUT.digest_log(),
+    resources:
+        **resources_of("report"),
+    params:
+        py=PY,
+        suite_file=SUITE_FILE,
+        results=lambda wc: LAYOUT.suite_dir,
+        inception=inception_flag(),
+    shell:
+        "{params.py} -m gans digest --suite-file {params.suite_file} --results {params.results} "
+        "--out {output.digest} {params.inception} 2>&1 | tee {log}"

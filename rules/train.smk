@@ -1,6 +1,9 @@
 # Training (one job per model x dataset x seed) and evaluation samples.
 # Checkpoints live outside the declared outputs, which Snakemake deletes before a job starts,
-# so a rerun of a killed job resumes from its newest valid checkpoint.
+# so a rerun of a killed job resumes from its newest valid checkpoint. With the suite's
+# gpus_per_job N > 1 a training job is N processes started by torchrun (N GPUs, or N gloo
+# processes on a CPU), each with threads_per_job torch threads; TensorBoard event files go to
+# the run folder's tensorboard/ (gans/tensorboard_log.py).
 # (snakemake --lint: the conda/container note on each rule here is left on purpose, see common.smk)
 
 
@@ -15,14 +18,15 @@ rule train:
         LAYOUT.train_log(),
     benchmark:
         LAYOUT.train_benchmark()
-    threads: config["threads_per_job"]
+    threads: config["threads_per_job"] * gpus_per_job(SUITE)
     resources:
         **resources_of("train"),
     # Longest budgets first, before any sampling or evaluation: on a few cores the run then ends
     # on short jobs instead of one long training job (measured: 33 -> under 30 min, README).
     priority: lambda wc: steps_for(SUITE, wc.model)
     params:
-        py=PY,
+        launch=train_launcher(SUITE, PY),
+        threads_per_process=lambda wc, threads: max(1, threads // gpus_per_job(SUITE)),
         out_dir=lambda wc, output: os.path.dirname(output.status),
         checkpoints=LAYOUT.checkpoint_dir(),
         steps=lambda wc: steps_for(SUITE, wc.model),
@@ -31,15 +35,17 @@ rule train:
         model_config=lambda wc: json.dumps(model_config_for(SUITE, wc.model)),
         suite=SUITE_NAME,
         device=config["device"],
-        gpu_lock_dir=config["gpu_lock_dir"],
+        gpu_lock_dir=gpu_lock_option(),
         domain_task=domain_task_option,
+        tensorboard_every=tensorboard_every(SUITE),
     shell:
-        "{params.py} -m gans train --model {wildcards.model} --data {input.data} "
+        "{params.launch} train --model {wildcards.model} --data {input.data} "
         "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoints} "
         "--seed {wildcards.seed} --steps {params.steps} --batch-size {params.batch_size} "
         "--checkpoint-every {params.checkpoint_every} --model-config '{params.model_config}' "
-        "--suite {params.suite} --threads {threads} --device {params.device} "
-        "--gpu-lock-dir {params.gpu_lock_dir} {params.domain_task} 2>&1 | tee {log}"
+        "--suite {params.suite} --threads {params.threads_per_process} --device {params.device} "
+        "{params.gpu_lock_dir} --tensorboard-every {params.tensorboard_every} "
+        "{params.domain_task} 2>&1 | tee {log}"
 
 
 rule sample:

@@ -172,6 +172,16 @@ def test_to_resolution_pads_small_and_resizes_large() -> None:
     assert to_resolution(large, 32).eq(100).all()
 
 
+def test_resizing_in_chunks_changes_no_pixel() -> None:
+    """CelebA's train split is resized a chunk at a time (as one float tensor it needs 38 GB)."""
+    images = torch.randint(0, 256, (7, 3, 50, 50), generator=torch.Generator().manual_seed(0),
+                           dtype=torch.uint8)
+    whole = to_resolution(images, 32, chunk=len(images))
+    assert whole.shape == (7, 3, 32, 32) and whole.dtype == torch.uint8
+    assert torch.equal(to_resolution(images, 32, chunk=3), whole)
+    assert torch.equal(to_resolution(images[5:], 32), whole[5:])
+
+
 # ------------------------------------------------------------------ batches
 def test_batch_stream_is_seeded_and_resumable(tiny_data: Path) -> None:
     prepared = load_prepared(tiny_data)

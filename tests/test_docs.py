@@ -102,6 +102,8 @@ def test_nothing_points_to_files_outside_the_repository() -> None:
     ("reports/default/report.html", True),
     ("reports/default/README.md", False),
     ("reports/toy-2d/figures/samples-ring-8.png", False),
+    ("reports/toy-veegan/tables/published-toy-grid-25.md", False),
+    ("reports/toy-pacgan/figures/published-toy-ring-8-unit.png", False),
     ("reports/wgan-long/tables/cost-fashion-mnist.md", False),
     ("reports/.gitkeep", False),
 ])

@@ -1,16 +1,20 @@
-"""Per-GPU flock locks: concurrent jobs get different GPUs, and a killed holder frees its GPU."""
+"""Per-GPU flock locks: concurrent jobs get different GPUs, a killed holder frees its GPU, the locks
+are node-local, and a job a scheduler gave GPUs takes no lock."""
 
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from gans.gpu_lock import NoFreeGPU, acquire_gpu, visible_gpu_ids
+from gans.gpu_lock import (NoFreeGPU, acquire_gpu, claim_gpu, node_lock_dir,
+                           visible_gpu_ids)
 
 
 def test_two_allocations_get_different_gpus(tmp_path: Path) -> None:
@@ -56,3 +60,40 @@ def test_waits_for_a_gpu_to_free_up(tmp_path: Path) -> None:
         acquire_gpu(tmp_path, ["0"], timeout_s=0.3, poll_s=0.05)
     assert time.monotonic() - start >= 0.3
     held.release()
+
+
+def test_lock_directories_are_node_local(tmp_path: Path) -> None:
+    """Two nodes that both see "GPU 0" (a shared base directory) each get their GPU 0."""
+    on_a = acquire_gpu(node_lock_dir(tmp_path, host="node-a"), ["0"])
+    on_b = acquire_gpu(node_lock_dir(tmp_path, host="node-b"), ["0"])
+    assert on_a.physical_id == on_b.physical_id == "0"
+    assert (tmp_path / "node-a" / "gpu0.lock").is_file() and (tmp_path / "node-b" / "gpu0.lock").is_file()
+    on_a.release()
+    on_b.release()
+    default = node_lock_dir()  # in this node's temp dir, never in the (shared) working directory
+    assert default.name == socket.gethostname()
+    assert default.parent.parent == Path(tempfile.gettempdir())
+
+
+@pytest.mark.parametrize("variable", ["SLURM_STEP_GPUS", "SLURM_JOB_GPUS"])
+def test_gpus_assigned_by_the_scheduler_take_no_lock(tmp_path: Path, variable: str) -> None:
+    held = acquire_gpu(node_lock_dir(tmp_path), ["0", "3"])  # this node's locks: GPU 0 held
+    env = {variable: "3", "CUDA_VISIBLE_DEVICES": "3"}
+    lease = claim_gpu(4, tmp_path, env=env, timeout_s=0)
+    assert (lease.physical_id, lease.device, lease.locked) == ("3", "cuda:0", False)
+    assert not (node_lock_dir(tmp_path) / "gpu3.lock").exists()
+    lease.release()
+    held.release()
+
+
+def test_without_a_scheduler_claims_lock_on_this_node(tmp_path: Path) -> None:
+    """CUDA_VISIBLE_DEVICES alone narrows the GPUs but the jobs under it still share them."""
+    env = {"CUDA_VISIBLE_DEVICES": "1"}
+    first = claim_gpu(2, tmp_path, env=env, timeout_s=0)
+    assert (first.physical_id, first.device, first.locked) == ("1", "cuda:0", True)
+    assert (node_lock_dir(tmp_path) / "gpu1.lock").is_file()
+    with pytest.raises(NoFreeGPU):
+        claim_gpu(2, tmp_path, env=env, timeout_s=0)
+    first.release()
+    with pytest.raises(NoFreeGPU, match="no GPU is visible"):
+        claim_gpu(0, tmp_path, env={}, timeout_s=0)

@@ -312,7 +312,7 @@ def test_a_points_record_against_the_mixture_of_its_prepared_file(ring):
             protocol["quantization"], protocol["sigma"], protocol["modes"], protocol["n_generated"]) == (
         len(prepared["data"]), "train", prepared["sha256"], 2, "none (float points)", float(prepared["sigma"]),
         8, 24)
-    assert protocol["toy_rule"].startswith("high quality: within 3 sigma")
+    assert "high quality: distance to the nearest mode <= 3 sigma" in protocol["toy_rule"]
     assert record["timing"]["feature_extraction_s"] == 0.0 and record["timing"]["total_s"] >= 0.0
     # completed but empty is no evaluation either
     empty = evaluate_module.evaluate_points(samples_record(torch.zeros(0, 2), kind="points", dataset="ring-8"),

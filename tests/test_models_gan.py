@@ -126,12 +126,13 @@ def test_sgd_schedule_follows_the_code() -> None:
 
 
 def test_discriminator_has_maxout_and_dropout_as_in_the_code() -> None:
+    from gans.nn.dropout import PortableDropout
     from gans.nn.mlp import Maxout
 
     model = build_model("gan", SPEC)
     maxouts = [m for m in model.D.modules() if isinstance(m, Maxout)]
     assert [(m.units, m.pieces) for m in maxouts] == [(240, 5), (240, 5)]
-    drops = [m.p for m in model.D.modules() if isinstance(m, nn.Dropout)]
+    drops = [m.p for m in model.D.modules() if isinstance(m, PortableDropout)]
     assert drops == [pytest.approx(0.2), 0.5, 0.5]
 
 

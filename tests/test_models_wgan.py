@@ -13,7 +13,7 @@ from gans.spec import Batch, DataSpec, Progress
 
 SPEC = DataSpec("synthetic", channels=1, resolution=16, num_classes=4)
 POINTS = DataSpec("ring-8", channels=2, resolution=0, num_classes=8, kind="points")
-SMALL = {"z_dim": 8, "ngf": 4, "ndf": 4, "points_hidden": 16}
+SMALL = {"z_dim": 8, "ngf": 4, "ndf": 4, "points_g_hidden": 16, "points_d_hidden": 16}
 
 
 def make(spec: DataSpec = SPEC, **overrides):

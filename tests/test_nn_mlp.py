@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from gans.nn.mlp import Maxout, PointsDiscriminator, mlp, points_networks, uniform_init_
+from gans.nn.mlp import (POINTS_DEFAULTS, Maxout, PointsDiscriminator, mlp, points_networks,
+                         uniform_init_)
 from gans.spec import DataSpec
 
 
@@ -54,7 +55,8 @@ def test_the_irange_init_is_uniform_within_the_range_with_zero_biases() -> None:
 
 def test_the_points_networks_map_noise_to_points_and_a_point_to_one_score() -> None:
     spec = DataSpec("ring-8", channels=2, resolution=0, num_classes=0, kind="points")
-    G, D = points_networks(spec, {"z_dim": 5, "points_hidden": 12, "points_layers": 3})
+    G, D = points_networks(spec, {**POINTS_DEFAULTS, "z_dim": 5, "points_g_hidden": 12,
+                                  "points_d_hidden": 12, "points_g_layers": 3, "points_d_layers": 3})
     points = G(torch.randn(9, 5))
     assert points.shape == (9, 2)
     assert D(points).shape == (9,)

@@ -60,6 +60,17 @@ def test_a_bad_resource_stops_the_workflow_naming_the_field(work):
     assert "suite file bad.yaml: resources.train.mem_mb: -1 is less than the minimum of 1" in result.stdout + result.stderr
 
 
+
+def test_gpu_locks_stay_on_the_node_unless_the_config_names_a_base(work):
+    """No --gpu-lock-dir by default (the job's node picks its temp dir); a configured base reaches
+    every training command."""
+    default = [line for line in dry_run(work, SMOKE).splitlines() if "-m gans train" in line]
+    assert default and not any("--gpu-lock-dir" in line for line in default), default
+    named = [line for line in dry_run(work, SMOKE, "gpu_lock_dir=/scratch/locks").splitlines()
+             if "-m gans train" in line]
+    assert named and all("--gpu-lock-dir /scratch/locks " in line for line in named), named
+
+
 def test_inception_weights_reach_the_evaluations_and_the_report_commands(work):
     output = dry_run(work, SMOKE, "inception={'weights': 'weights/inception.pth'}")
     assert "results/smoke/metrics/fashion-mnist/inception-v3-compat/gan/seed0.json" in output

@@ -144,6 +144,16 @@ def test_smoke_suite_end_to_end(tmp_path: Path, fashion_mnist_dir: Path) -> None
     assert report.is_file() and "real" in report.read_text()
     assert "| lsgan | 2017 |" in (work / "reports" / "smoke" / "tables"
                                   / "results-fashion-mnist-classifier.md").read_text()
+    # the digest: every run's networks and samples hashed, every metric at full precision
+    digest_file = work / "reports" / "smoke" / "digest.json"
+    digest = json.loads(digest_file.read_text())
+    assert len(digest["runs"]) == len(suite["models"]) * len(suite["seeds"])
+    real_floor = json.loads((results / "metrics" / "fashion-mnist" / "classifier" / "real" / "seed0.json").read_text())
+    assert digest["metrics"]["fashion-mnist/classifier/real/seed0"]["metrics"]["fid"] == repr(
+        real_floor["metrics"]["fid"])
+    check = subprocess.run([sys.executable, "-m", "gans", "check-digest", str(digest_file), str(digest_file)],
+                           cwd=work, capture_output=True, text=True)
+    assert check.returncode == 0 and "bit-identical" in check.stdout
     # a second invocation has nothing left to do
     again = snakemake(work, "suite=smoke", "-n", plugins=("lsgan_plugin",))
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -5,6 +5,10 @@ never decodes an image. The order comes from one seeded generator; its state, th
 position in it go into checkpoints, so a resumed run draws exactly the batches an uninterrupted
 one would.
 
+In a job on several processes (gans/distributed.py) the batch size is the global one: every
+process draws the same order and keeps its own share of each minibatch, so together they see the
+minibatches one process would.
+
 Each epoch draws two permutations from the generator, one per domain, even for single-domain
 data where the second is unused: every run so far was trained with that pattern, and drawing
 differently would change their batches (and so their trained models).
@@ -17,6 +21,7 @@ from typing import Any, Optional
 import torch
 
 from gans.data.domains import DOMAIN_TASKS
+from gans.distributed import SINGLE_PROCESS, Ranks
 from gans.quantize import uint8_to_float
 from gans.spec import Batch
 
@@ -30,8 +35,10 @@ class BatchStream:
     """
 
     def __init__(self, prepared: dict[str, Any], batch_size: int, seed: int,
-                 device: torch.device | str = "cpu", domain_task: Optional[str] = None) -> None:
+                 device: torch.device | str = "cpu", domain_task: Optional[str] = None,
+                 ranks: Ranks = SINGLE_PROCESS) -> None:
         self.device = torch.device(device)
+        self.ranks = ranks
         self.kind = prepared["kind"]
         self.domain_task = domain_task
         if domain_task is None:
@@ -52,11 +59,12 @@ class BatchStream:
         self.order_a, self.order_b = self._permutations()
 
     def next(self, n_minibatches: int = 1, batch_size: Optional[int] = None) -> Batch:
-        """n minibatches of batch_size (default: the stream's), in the seeded order, as one Batch."""
+        """n minibatches of batch_size (default: the stream's), in the seeded order, as one Batch
+        (this process's share of each, in a job on several processes)."""
         size = self.batch_size if batch_size is None else self._checked(batch_size)
         xs, ys, xbs = [], [], []
         for _ in range(n_minibatches):
-            pick_a, pick_b = self._next_indices(size)
+            pick_a, pick_b = map(self.ranks.local_rows, self._next_indices(size))
             rows = pick_a.to(self.device)
             xs.append(self._as_float(self.images_a[rows]))
             ys.append(self.labels_a[rows])

@@ -1,4 +1,10 @@
-"""Toy 2-D Gaussian mixtures (ring-8, grid-25): the standard mode-collapse probes.
+"""Toy 2-D Gaussian mixtures: the standard mode-collapse probes.
+
+- ring-8: 8 modes on a circle of radius 2, sigma 0.02 (the WGAN-GP toy code's 8 Gaussians);
+- ring-8-unit: 8 modes at angles 2 pi k / 8 on the unit circle, sigma 0.01: the ring of PacGAN's
+  released code (and of the Unrolled-GAN / GDPP papers, whose code places the means with
+  linspace(0, 2 pi, 8), repeating one: ours are 8 distinct means);
+- grid-25: means {-4, -2, 0, 2, 4}^2, sigma 0.05: the grid of VEEGAN, PacGAN and GDPP.
 
 Their points are drawn from a fixed seed per split, so a prepared toy split is the same on every
 machine without downloading anything. The numbers here (modes, sigma, sizes, seeds) define the
@@ -42,6 +48,7 @@ def grid_modes(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
 
 TOY_MIXTURES = MappingProxyType({
     "ring-8": ToyMixture(ring_modes(), 0.02, {"train": 50_000, "test": 10_000}),
+    "ring-8-unit": ToyMixture(ring_modes(radius=1.0), 0.01, {"train": 50_000, "test": 10_000}),
     "grid-25": ToyMixture(grid_modes(), 0.05, {"train": 50_000, "test": 10_000}),
 })
 TOY_SPLIT_SEEDS = MappingProxyType({"train": 1, "test": 2})

@@ -12,6 +12,7 @@ import torch
 
 from gans.data import load_prepared
 from gans.io import load_torch
+from gans.metrics.toy import DEFAULT_TOY_PROTOCOL, TOY_PROTOCOLS
 from gans.threads import pin_threads
 
 DEFAULT_RECIPE_NAME = "v2"  # gans.metrics.classifier.DEFAULT_RECIPE (not imported here: fast --help)
@@ -97,6 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "their domain task; --real is the one of their primary output's domain")
     p.add_argument("--source-data", default=None,
                    help="two-domain samples: the prepared test split their held-out inputs came from")
+    p.add_argument("--toy-protocol", default=DEFAULT_TOY_PROTOCOL, choices=list(TOY_PROTOCOLS),
+                   help="point samples: the protocol that scores them (cut-off, capture rule, "
+                        "sample count; gans/metrics/toy.py)")
     _add_extractor_options(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -236,7 +240,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if samples["kind"] == "points":
         if args.extractor != "toy":
             raise SystemExit("[evaluate] point samples are measured with --extractor toy")
-        record = evaluate_points(samples, real)
+        try:
+            record = evaluate_points(samples, real, args.toy_protocol)
+        except ValueError as error:
+            raise SystemExit(f"[evaluate] {error}") from error
     else:
         if args.extractor == "toy":
             raise SystemExit("[evaluate] --extractor toy is for point samples only")

@@ -16,7 +16,7 @@ import torch
 from gans.metrics.frechet import feature_statistics
 from gans.metrics.scores import (IMAGE_METRIC_KEYS, MetricSettings, class_accuracy, image_metrics,
                                  intra_class_fid)
-from gans.metrics.toy import TOY_METRIC_KEYS, TOY_RULE, toy_metrics
+from gans.metrics.toy import DEFAULT_TOY_PROTOCOL, TOY_METRIC_KEYS, toy_metrics, toy_protocol
 from gans.quantize import QUANTIZATION_RULE
 
 if TYPE_CHECKING:  # the extractors load torch-fidelity (and torchvision, ~3 s): image paths import them
@@ -124,22 +124,29 @@ def _has_samples(samples: dict[str, Any]) -> bool:
     return samples["status"] == "completed" and len(samples["data"]) > 0
 
 
-def evaluate_points(samples: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
-    """The metrics record of toy 2D samples against the mixture of a prepared points file."""
+def evaluate_points(samples: dict[str, Any], prepared: dict[str, Any],
+                    protocol_name: str = DEFAULT_TOY_PROTOCOL) -> dict[str, Any]:
+    """The metrics record of toy 2D samples against the mixture of a prepared points file, scored
+    under a named protocol (gans.metrics.toy.TOY_PROTOCOLS), which the record names."""
     started = time.perf_counter()
+    protocol = toy_protocol(protocol_name)
     if prepared.get("kind") != "points" or "modes" not in prepared:
         raise ValueError("toy metrics need --real = the prepared points file (with modes and sigma)")
+    if protocol.samples is not None and _has_samples(samples) and len(samples["data"]) != protocol.samples:
+        raise ValueError(f"the {protocol.name} protocol scores {protocol.samples} samples, "
+                         f"got {len(samples['data'])}")
     record = _base_record(samples, "toy")
     record["metrics"] = dict.fromkeys(TOY_METRIC_KEYS)
     if _has_samples(samples):
-        result = toy_metrics(samples["data"], prepared["modes"], float(prepared["sigma"]))
+        result = toy_metrics(samples["data"], prepared["modes"], float(prepared["sigma"]), protocol)
         record["metrics"], record["per_mode"] = result["metrics"], result["per_mode"]
     else:
         record["status"] = "diverged"
     record["protocol"] = _protocol(samples, len(prepared["data"]), prepared["split"], "toy",
                                    prepared["sha256"], int(prepared["data"].shape[1]), None,
                                    "none (float points)")
-    record["protocol"].update({"toy_rule": TOY_RULE, "sigma": float(prepared["sigma"]),
+    record["protocol"].update({"toy_protocol": protocol.name, "toy_rule": protocol.rule,
+                               "sigma": float(prepared["sigma"]),
                                "modes": len(prepared["modes"])})
     record["timing"] = {"total_s": time.perf_counter() - started, "feature_extraction_s": 0.0}
     return record

@@ -11,7 +11,8 @@ A variant holds its method's math and nothing else. It declares (class attribute
   choice_defaults        per value of a choice key, defaults that come with it (CGAN's backbone);
   protocol_notes         its documented deviations, shown in the report (and `deviations(config)`
                          for those a suite's config makes, flagged there too);
-  latent_prior           "normal" or "uniform" (z_dim from the config);
+  latent_prior           "normal" or "uniform" (z_dim from the config; a `latent_prior` key in
+                         `defaults` makes it a setting a suite may change);
   supports_truncation    whether evaluation may ask for truncated sampling;
   uses_budget            whether its schedule reads the step budget (then the budget is part of
                          the run's identity, so a longer run never resumes a shorter one);
@@ -21,12 +22,16 @@ and implements `train_step(batch, progress)` and either `optimizer(name)` (for t
 pair of `build`) or `build()` itself (networks through `add_network`).
 
 The loop owns progress (steps, images seen) and hands each step a `Progress`; it calls
-`update_ema` after every step, places the networks (channels-last memory, and the place where a
-multi-GPU wrapper would wrap them), and checkpoints `state_dict()`. The base class gives the rest:
+`update_ema` after every step, places the networks (channels-last memory) and, for a job on
+several processes, hands the model its `Ranks` (gans/distributed.py: every optimizer averages
+its gradients across the processes, `draw_latent` and `draw_labels` give this process its share
+of the global minibatch's draws), and checkpoints `state_dict()`. The base class gives the rest:
 `networks`, `optimizers`, `sample_latent`, `generate` from the declared generator (its EMA copy
 when there is one), the checkpoint rule the protocol records, and a resume that restores extra
 state (growth stage, pools) before any weights. A variant draws its training noise from torch's
-global RNG, which the loop seeds and checkpoints; it never reads files or the clock.
+global RNG, which the loop seeds and checkpoints (latents and fake labels through `draw_latent`
+and `draw_labels`), makes every optimizer through `add_network` or `set_optimizer`, and never
+reads files or the clock.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 import torch
 from torch import nn
 
+from gans.distributed import SINGLE_PROCESS, Ranks
 from gans.nn.ema import ema_copy, ema_update_
 from gans.nn.latents import LATENT_PRIORS
 from gans.registry import Registry
@@ -103,6 +109,7 @@ class GANVariant(abc.ABC):
         self.nets: dict[str, nn.Module] = {}
         self.opts: dict[str, torch.optim.Optimizer] = {}
         self.placement: Placement = keep_in_place
+        self.ranks: Ranks = SINGLE_PROCESS
         self.build()
         if self.ema_decay is not None:
             for name in self.ema_networks:
@@ -167,8 +174,15 @@ class GANVariant(abc.ABC):
         network = self.placement(network.to(self.device))
         self.nets[name] = network
         if optimizer is not None:
-            self.opts[name] = optimizer(network.parameters())
+            self.set_optimizer(name, optimizer)
         return network
+
+    def set_optimizer(self, name: str, optimizer: OptimizerFactory) -> torch.optim.Optimizer:
+        """(Re)make the optimizer of network `name` (self.opt_<name>): a growing variant starts
+        afresh at each phase. Every optimizer is made here, so in a job on several processes
+        each one averages its gradients across them before its steps."""
+        self.opts[name] = self.ranks.hook_optimizer(optimizer(self.nets[name].parameters()))
+        return self.opts[name]
 
     def __getattr__(self, name: str) -> Any:
         """self.G, self.D, self.opt_G, ...: the registered networks and optimizers by name."""
@@ -187,11 +201,15 @@ class GANVariant(abc.ABC):
         """All optimizers by name; saved in checkpoints."""
         return dict(self.opts)
 
-    def place(self, placement: Placement) -> None:
-        """Apply the loop's placement (memory format; a multi-GPU wrapper would go here) to every
-        network now, and to every network added or rebuilt later."""
+    def place(self, placement: Placement, ranks: Ranks = SINGLE_PROCESS) -> None:
+        """Apply the loop's placement (memory format) to every network now, and to every
+        network added or rebuilt later; with the ranks of a job on several processes, every
+        optimizer, made now or later, averages its gradients across them."""
         self.placement = placement
         self.networks_changed()
+        self.ranks = ranks
+        for optimizer in self.opts.values():
+            ranks.hook_optimizer(optimizer)
 
     def networks_changed(self) -> None:
         """Re-apply the placement; a variant whose networks grow calls this after growing."""
@@ -243,8 +261,18 @@ class GANVariant(abc.ABC):
 
     # ----------------------------------------------------------------- evaluation
     def draw_latent(self, n: int) -> torch.Tensor:
-        """Training noise from the global RNG on the model's device, from the method's prior."""
-        return self._latent(n, None, self.device)
+        """Training noise from the global RNG on the model's device, from the method's prior.
+
+        n is this process's minibatch: in a job of N processes each draws the N * n latents of
+        the global minibatch (the same on all, from the same RNG stream) and keeps its share, so
+        the job trains on the latents one process would draw for the whole minibatch."""
+        return self.ranks.local_rows(self._latent(n * self.ranks.world_size, None, self.device))
+
+    def draw_labels(self, n: int) -> torch.Tensor:
+        """Classes of n training fakes, uniform over the classes (global RNG), as SAGAN's and
+        BigGAN's official codes draw them; shared out over the processes like `draw_latent`."""
+        drawn = torch.randint(self.spec.num_classes, (n * self.ranks.world_size,), device=self.device)
+        return self.ranks.local_rows(drawn)
 
     def sample_latent(self, n: int, generator: torch.Generator,
                       truncation: Optional[float] = None) -> torch.Tensor:
@@ -254,7 +282,13 @@ class GANVariant(abc.ABC):
 
     def _latent(self, n: int, generator: Optional[torch.Generator],
                 device: torch.device | str) -> torch.Tensor:
-        return LATENT_PRIORS[self.latent_prior](n, self.config["z_dim"], generator, device)
+        return LATENT_PRIORS[self.prior](n, self.config["z_dim"], generator, device)
+
+    @property
+    def prior(self) -> str:
+        """The latent prior: the config's `latent_prior` where the variant has that key, else the
+        class's."""
+        return self.config.get("latent_prior", self.latent_prior)
 
     def _refuse_truncation(self, truncation: Optional[float]) -> None:
         if truncation is not None and not self.supports_truncation:

@@ -15,7 +15,8 @@ Two backbones (`backbone`):
     Adam(2e-4, beta1 0.5), N(0, 0.02) init, z ~ U[-1, 1] (100-d).
   * "mlp", the paper's MNIST model: G: z -> 200 ReLU and y -> 1000 ReLU, joined -> 1200 ReLU
     -> sigmoid pixels; D: x -> maxout 240x5 and y -> maxout 50x5, joined -> maxout 240x4 -> logit;
-    dropout 0.5 after every hidden layer of G and D; SGD lr 0.1 divided by 1.00004 per update
+    dropout 0.5 after every hidden layer of G and D (gans.nn.dropout: the same masks on every
+    CPU vendor); SGD lr 0.1 divided by 1.00004 per update
     (floor 1e-6), momentum 0.5 rising to 0.7.
 
 Choices (also in `CGAN.protocol_notes`): the conv backbone is the default because, measured here
@@ -37,6 +38,7 @@ from torch import nn
 from gans.models.base import MODELS, Citation
 from gans.models.gan import D_IRANGE, G_IRANGE, GAN
 from gans.nn.init import dcgan_init_
+from gans.nn.dropout import PortableDropout
 from gans.nn.mlp import Maxout, uniform_init_
 from gans.spec import Batch, DataSpec
 
@@ -110,10 +112,10 @@ class MLPConditionalGenerator(nn.Module):
         super().__init__()
         self.sample_shape = sample_shape
         self.num_classes = num_classes
-        self.z_branch = nn.Sequential(nn.Linear(z_dim, z_hidden), nn.ReLU(), nn.Dropout(dropout))
-        self.y_branch = nn.Sequential(nn.Linear(num_classes, y_hidden), nn.ReLU(), nn.Dropout(dropout))
+        self.z_branch = nn.Sequential(nn.Linear(z_dim, z_hidden), nn.ReLU(), PortableDropout(dropout))
+        self.y_branch = nn.Sequential(nn.Linear(num_classes, y_hidden), nn.ReLU(), PortableDropout(dropout))
         self.joint = nn.Sequential(nn.Linear(z_hidden + y_hidden, joint_hidden), nn.ReLU(),
-                                   nn.Dropout(dropout))
+                                   PortableDropout(dropout))
         self.out = nn.Linear(joint_hidden, math.prod(sample_shape))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -129,10 +131,10 @@ class MLPConditionalDiscriminator(nn.Module):
                  joint_units: int, pieces: int, joint_pieces: int, dropout: float) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.x_branch = nn.Sequential(Maxout(in_features, x_units, pieces), nn.Dropout(dropout))
-        self.y_branch = nn.Sequential(Maxout(num_classes, y_units, pieces), nn.Dropout(dropout))
+        self.x_branch = nn.Sequential(Maxout(in_features, x_units, pieces), PortableDropout(dropout))
+        self.y_branch = nn.Sequential(Maxout(num_classes, y_units, pieces), PortableDropout(dropout))
         self.joint = nn.Sequential(Maxout(x_units + y_units, joint_units, joint_pieces),
-                                   nn.Dropout(dropout), nn.Linear(joint_units, 1))
+                                   PortableDropout(dropout), nn.Linear(joint_units, 1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         y = one_hot(labels, self.num_classes, x)
@@ -182,14 +184,15 @@ class CGAN(GAN):
         # optimisation (the conv backbone's; backbone_defaults holds the paper's SGD for the MLP)
         "optimizer": "adam", "lr": 2e-4, "adam_beta1": 0.5, "lr_decay": 1.0, "lr_min": 0.0,
         "momentum_start": 0.5, "momentum_end": 0.7, "momentum_saturate_steps": 125_000,
-        "simultaneous_updates": False,
+        "simultaneous_updates": False, "d_lr_scale": 1.0,
     }
     choice_defaults: ClassVar[Mapping[str, Mapping[Any, Mapping[str, Any]]]] = {
         "backbone": {
             "conv": {},
             "mlp": {"optimizer": "sgd", "lr": 0.1, "lr_decay": 1.00004, "lr_min": 1e-6},
         },
-        **GAN.choice_defaults,  # the optimizer names, checked after the backbone set its own
+        # the optimizer names, checked after the backbone set its own
+        "optimizer": GAN.choice_defaults["optimizer"],
     }
     data_kinds = ("image",)  # GAN's toy 2-D recipe does not apply
     protocol_notes: ClassVar[str] = (

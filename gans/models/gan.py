@@ -18,11 +18,16 @@ Choices (also in `GAN.protocol_notes`):
     minibatch, one step) is the option `simultaneous_updates: true`;
   * our images are in [-1, 1], so G's sigmoid output s is mapped to 2s - 1 (= tanh(a / 2));
   * weights start as pylearn2's `irange` init: U(-0.05, 0.05) in G, U(-0.005, 0.005) in D.
-    The code's max-norm column constraints (1.9365) are left out.
-Toy 2-D data (spec.kind == "points", `kind_defaults`): G and D are plain ReLU MLPs
-(`points_hidden` x `points_layers`), G's output unbounded, 2-d noise, and Adam(1e-3, beta1 0.5)
-without decay: the paper has no 2-D experiment, and SGD did not put any sample within 3 sigma of
-a ring-8 mode in 2000 steps here. Losses and the update rule are as above.
+    The code's max-norm column constraints (1.9365) are left out;
+  * dropout is gans.nn.dropout's: the same masking, drawn so that every CPU vendor gives the same
+    mask from the same seed (torch's own CPU dropout does not).
+Toy 2-D data (spec.kind == "points", `kind_defaults`): G and D are MLPs set by the `points_*`
+keys (gans.nn.mlp; 3 x 128 ReLU by default), G's output unbounded, 2-d noise, and Adam(1e-3,
+beta1 0.5) without decay: the paper has no 2-D experiment, and SGD did not put any sample within
+3 sigma of a ring-8 mode in 2000 steps here. Losses and the update rule are as above. The toy
+protocols' suites set the published setups' architectures, D's own learning rate
+(`d_lr_scale`: D's lr is lr x d_lr_scale, GDPP's 1e-3 / 1e-4) and Gaussian noise
+(`latent_prior: normal`, which replaces the paper's uniform prior).
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from torch import nn
 
 from gans.models.base import MODELS, Citation, GANVariant, OptimizerFactory
 from gans.nn.losses import bce_discriminator_loss, non_saturating_generator_loss
-from gans.nn.mlp import Maxout, points_networks, uniform_init_
+from gans.nn.dropout import PortableDropout
+from gans.nn.mlp import POINTS_CHOICES, POINTS_DEFAULTS, Maxout, points_networks, uniform_init_
 from gans.spec import Batch, DataSpec, Progress
 
 G_IRANGE, D_IRANGE = 0.05, 0.005
@@ -63,9 +69,9 @@ class MaxoutDiscriminator(nn.Module):
                  hidden_dropout: float) -> None:
         super().__init__()
         self.main = nn.Sequential(
-            nn.Dropout(input_dropout), Maxout(in_features, units, pieces),
-            nn.Dropout(hidden_dropout), Maxout(units, units, pieces),
-            nn.Dropout(hidden_dropout), nn.Linear(units, 1),
+            PortableDropout(input_dropout), Maxout(in_features, units, pieces),
+            PortableDropout(hidden_dropout), Maxout(units, units, pieces),
+            PortableDropout(hidden_dropout), nn.Linear(units, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,10 +87,11 @@ def _image_networks(spec: DataSpec, c: dict[str, Any]) -> tuple[nn.Module, nn.Mo
     return G, D
 
 
-OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], dict[str, Any]], torch.optim.Optimizer]] = {
-    "sgd": lambda params, c: torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum_start"]),
-    "adam": lambda params, c: torch.optim.Adam(params, lr=c["lr"], betas=(c["adam_beta1"], 0.999)),
+OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], dict[str, Any], float], torch.optim.Optimizer]] = {
+    "sgd": lambda params, c, lr: torch.optim.SGD(params, lr=lr, momentum=c["momentum_start"]),
+    "adam": lambda params, c, lr: torch.optim.Adam(params, lr=lr, betas=(c["adam_beta1"], 0.999)),
 }
+LATENT_PRIOR_NAMES = ("uniform", "normal")
 
 
 @MODELS.register("gan")
@@ -98,7 +105,7 @@ class GAN(GANVariant):
         "lr": 0.1, "lr_decay": 1.000004, "lr_min": 1e-6,
         "momentum_start": 0.5, "momentum_end": 0.7, "momentum_saturate_steps": 125_000,
         "simultaneous_updates": False, "optimizer": "sgd", "adam_beta1": 0.5,
-        "points_hidden": 128, "points_layers": 3,
+        "d_lr_scale": 1.0, "latent_prior": "uniform", **POINTS_DEFAULTS,
     }
     data_kinds = ("image", "points")
     # Toy 2-D recipe (the paper has no 2-D experiment): measured here, SGD put no sample within
@@ -115,17 +122,19 @@ class GAN(GANVariant):
 
     network_builders = {"image": _image_networks, "points": points_networks}
     choice_defaults: ClassVar[Mapping[str, Mapping[Any, Mapping[str, Any]]]] = {
-        "optimizer": {name: {} for name in OPTIMIZERS}}  # names the valid optimizers
+        "optimizer": {name: {} for name in OPTIMIZERS},  # names the valid optimizers
+        "latent_prior": {name: {} for name in LATENT_PRIOR_NAMES}, **POINTS_CHOICES}
 
     def optimizer(self, network: str) -> OptimizerFactory:
         make_optimizer = OPTIMIZERS[self.config["optimizer"]]
-        return lambda params: make_optimizer(params, self.config)
+        return lambda params: make_optimizer(params, self.config, self.learning_rate(0, network))
 
     # -------------------------------------------------------------- the paper's SGD schedule
-    def learning_rate(self, step: int) -> float:
-        """lr divided by `lr_decay` once per update, never below `lr_min`."""
+    def learning_rate(self, step: int, network: str = "G") -> float:
+        """lr (D: lr x d_lr_scale) divided by `lr_decay` once per update, never below `lr_min`."""
         c = self.config
-        return max(c["lr"] / c["lr_decay"] ** step, c["lr_min"])
+        base = c["lr"] * (c["d_lr_scale"] if network == "D" else 1.0)
+        return max(base / c["lr_decay"] ** step, c["lr_min"])
 
     def momentum(self, step: int) -> float:
         """Momentum rising linearly from `momentum_start` to `momentum_end`, then constant."""
@@ -134,10 +143,10 @@ class GAN(GANVariant):
         return c["momentum_start"] + progress * (c["momentum_end"] - c["momentum_start"])
 
     def _apply_schedule(self, step: int) -> None:
-        lr, momentum = self.learning_rate(step), self.momentum(step)
-        for opt in (self.opt_G, self.opt_D):
+        momentum = self.momentum(step)
+        for network, opt in (("G", self.opt_G), ("D", self.opt_D)):
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = self.learning_rate(step, network)
                 if "momentum" in group:  # SGD; Adam (toy recipe) has none
                     group["momentum"] = momentum
 

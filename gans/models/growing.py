@@ -19,6 +19,7 @@ initial weights on. The phase is the only state outside the networks: it travels
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Any, Mapping, Optional
 
 import torch
@@ -49,8 +50,10 @@ class GrowingGAN(GANVariant):
         self.phase = 0
         self.grow_to(Progress())  # the first resolution (before the EMA copy is made)
 
-    @property
+    @cached_property
     def schedule(self) -> GrowthSchedule:
+        """The growth schedule (config and data resolution are fixed once built; kept, since the
+        loop and gans.budget ask it at every step)."""
         c = self.config
         return GrowthSchedule(c["first_resolution"], self.spec.resolution,
                               c["stable_images"], c["fade_images"])
@@ -69,7 +72,7 @@ class GrowingGAN(GANVariant):
 
     def reset_optimizers(self) -> None:
         for name in self.grown_networks:
-            self.opts[name] = self.optimizer(name)(self.nets[name].parameters())
+            self.set_optimizer(name, self.optimizer(name))
 
     @property
     def resolution(self) -> int:

@@ -158,10 +158,6 @@ class SAGAN(GANVariant):
     def batches_per_step(self, progress: Progress) -> int:
         return int(self.config["d_steps"])
 
-    def draw_labels(self, n: int) -> torch.Tensor:
-        """Classes of the fakes, uniform over the classes (global RNG), as the official codes."""
-        return torch.randint(self.spec.num_classes, (n,), device=self.device)
-
     def regularize_generator(self) -> None:
         """A hook between G's backward and its optimizer step (BigGAN's orthogonal term)."""
 

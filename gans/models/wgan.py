@@ -18,8 +18,9 @@ the paper's Algorithm 1 (the code clamps at the start of each critic iteration, 
 sees an unclipped critic); the critic is also clipped once at construction, so it always lies in
 the box. The warm-up is kept by default; at a budget of ~1000 G steps it costs ~50% more critic
 iterations and, measured on Fashion-MNIST, gave worse samples, so short CPU suites turn it off.
-Toy 2-D data (spec.kind == "points", `kind_defaults`): ReLU MLPs for G and the critic, 2-d noise;
-lr, clipping and n_critic unchanged (the clipped critic only learns a blurred ring there).
+Toy 2-D data (spec.kind == "points", `kind_defaults`): MLPs for G and the critic set by the
+`points_*` keys (gans.nn.mlp; 3 x 128 ReLU by default), 2-d noise; lr, clipping and n_critic
+unchanged (the clipped critic only learns a blurred ring there).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from gans.models.base import MODELS, Citation, OptimizerFactory
 from gans.models.critic import CriticGAN
 from gans.models.dcgan import dcgan_networks
 from gans.nn.losses import wasserstein_critic_loss
-from gans.nn.mlp import points_networks
+from gans.nn.mlp import POINTS_CHOICES, POINTS_DEFAULTS, points_networks
 from gans.nn.penalties import clip_weights_
 from gans.spec import Batch
 
@@ -44,8 +45,9 @@ class WGAN(CriticGAN):
     defaults = {
         "z_dim": 100, "ngf": 64, "ndf": 64, "lr": 5e-5, "clip": 0.01, "n_critic": 5,
         "critic_warmup_iters": 100, "critic_warmup_steps": 25, "critic_warmup_every": 500,
-        "points_hidden": 128, "points_layers": 3,
+        **POINTS_DEFAULTS,
     }
+    choice_defaults = POINTS_CHOICES
     data_kinds = ("image", "points")
     # Toy 2-D recipe: 2-d noise, as in the WGAN-GP toy code; lr, clipping and n_critic unchanged.
     kind_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {"points": {"z_dim": 2}}

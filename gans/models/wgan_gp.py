@@ -16,9 +16,10 @@ Choice (also in `WGANGP.protocol_notes`): beta1 = 0.5 from the released MNIST sc
 (gan_mnist.py; gan_cifar.py too), the closest to our Fashion-MNIST; the paper's Algorithm 1 uses
 beta1 = 0 (`beta1: 0` follows it). Logged: loss_D (with the penalty), gradient_penalty, and the
 Wasserstein estimate mean D(x) - mean D(x_tilde) (the negated critic loss without the penalty).
-Toy 2-D data (spec.kind == "points", `kind_defaults`): ReLU MLPs with 2-d noise and Adam
-(lr 1e-3, beta1 0.5, beta2 0.9), as in the paper's toy code (gan_toy.py) but with 10x its lr,
-so that G reaches the ring-8 modes within ~2000 G steps; lambda stays 10.
+Toy 2-D data (spec.kind == "points", `kind_defaults`): MLPs set by the `points_*` keys
+(gans.nn.mlp; 3 x 128 ReLU by default) with 2-d noise and Adam (lr 1e-3, beta1 0.5, beta2 0.9),
+as in the paper's toy code (gan_toy.py) but with 10x its lr, so that G reaches the ring-8 modes
+within ~2000 G steps; lambda stays 10. The toy protocols' suites set the code's lr 1e-4 again.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from gans.models.base import MODELS, Citation, OptimizerFactory
 from gans.models.critic import CriticGAN
 from gans.models.dcgan import dcgan_networks
 from gans.nn.losses import wasserstein_critic_loss
-from gans.nn.mlp import points_networks
+from gans.nn.mlp import POINTS_CHOICES, POINTS_DEFAULTS, points_networks
 from gans.nn.penalties import gradient_penalty, interpolates
 from gans.spec import Batch, DataSpec
 
@@ -55,7 +56,7 @@ class WGANGP(CriticGAN):
     defaults = {
         "z_dim": 128, "ngf": 64, "ndf": 64, "critic_norm": "layer",
         "lr": 1e-4, "beta1": 0.5, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0,
-        "points_hidden": 128, "points_layers": 3,
+        **POINTS_DEFAULTS,
     }
     data_kinds = ("image", "points")
     # Toy 2-D recipe: 2-d noise as in the paper's toy code (gan_toy.py, Adam beta1 0.5 there too),
@@ -69,7 +70,14 @@ class WGANGP(CriticGAN):
     critic_logs = ("loss_D", "gradient_penalty", "wasserstein_estimate")
 
     network_builders = {"image": conv_networks, "points": points_networks}
-    choice_defaults = {"critic_norm": {name: {} for name in CRITIC_NORMS}}  # names the valid norms
+    choice_defaults = {"critic_norm": {name: {} for name in CRITIC_NORMS},  # names the valid norms
+                       **POINTS_CHOICES}
+
+    @classmethod
+    def deviations(cls, config: Mapping[str, Any]) -> list[str]:
+        """Batch norm in a toy critic couples the samples the penalty treats one by one."""
+        return (["batch norm in the toy critic (points_d_norm: batch)"]
+                if config.get("points_d_norm") == "batch" else [])
 
     def optimizer(self, network: str) -> OptimizerFactory:
         c = self.config

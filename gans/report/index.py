@@ -17,8 +17,8 @@ import pandas as pd
 
 from gans.io import write_text_atomic
 from gans.layout import ResultsLayout, dataset_kind, domain_floors, extractors_for, is_floor, runs
-from gans.report import figures, layout, tables, truncation
-from gans.report.anchors import NOT_COMPARABLE, anchors_tables
+from gans.report import figures, layout, tables, toy_published, truncation
+from gans.report.anchors import NOT_COMPARABLE, NOT_RANKED, anchors_tables, dataset_anchors
 from gans.report.roadmap import (REAL, config_deviations, is_conditional, mixes_styles, model_year,
                                  roadmap_order)
 from gans.report.stats import STUDENT_T_MIN_SEEDS
@@ -48,11 +48,14 @@ def environment_lines(statuses: Sequence[dict[str, Any]]) -> list[str]:
     prov = [s.get("provenance", {}) for s in statuses]
     packages = [p.get("packages", {}) for p in prov]
     gpus = [p.get("gpu") for p in prov if p.get("gpu")]
+    several = any(s.get("world_size", 1) > 1 for s in statuses)  # gpus_per_job: said only when used
     lines = [
         f"Hardware: device {distinct(s.get('device') for s in statuses)}; CPU "
         f"{distinct(p.get('cpu') for p in prov)} ({distinct(p.get('cpu_count') for p in prov)} "
         f"logical cores); torch threads per job {distinct(s.get('threads') for s in statuses)}"
-        + (f"; GPU {distinct(gpus)}" if gpus else "") + ".",
+        + (f"; GPU {distinct(gpus)}" if gpus else "")
+        + (f"; processes per training job {distinct(s.get('world_size', 1) for s in statuses)}"
+           if several else "") + ".",
         f"Software: Python {distinct(p.get('python') for p in prov)}; "
         + "; ".join(f"{name} {distinct(pk.get(name) for pk in packages)}"
                     for name in ("torch", "torchvision", "torch-fidelity", "numpy", "pandas"))
@@ -205,6 +208,8 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
                 parts += [f"### Two-domain: {floor.task} on {floor.domain_task}, {extractor} features\n",
                           table_markdown(table, stem)]
 
+    parts += write_dataset_anchors(out, dataset)
+
     stem = layout.cost_table(dataset)
     table = tables.cost_table(store, dataset, notes=environment[:1])
     tables.write_table(table, out / stem, f"{dataset}: training cost")
@@ -217,6 +222,7 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
     if points:
         figures.plot_toy_scatter(results, dataset, models, seeds[0], out / layout.toy_scatter(dataset))
         parts.append(figure_markdown(layout.toy_scatter(dataset), "samples over the true modes"))
+        parts.append(toy_published_section(suite, store, dataset, out))
         return "\n".join(parts)
     figures.plot_sample_grids(results, dataset, models, seeds[0], out / layout.sample_grid(dataset))
     parts.append(figure_markdown(layout.sample_grid(dataset), "sample grids"))
@@ -231,6 +237,30 @@ def write_dataset_section(suite: dict[str, Any], store: pd.DataFrame, results: R
         figures.plot_domain_panel(results, dataset, model, seeds[0], out / layout.domain_panel(dataset, model))
         parts.append(figure_markdown(layout.domain_panel(dataset, model), f"{model}: two domains"))
     return "\n".join(parts)
+
+
+def toy_published_section(suite: dict[str, Any], store: pd.DataFrame, dataset: str, out: Path) -> str:
+    """Our toy results beside the published ones of the suite's protocol (table and figure)."""
+    stem = layout.toy_published_table(dataset)
+    table = toy_published.comparison_table(suite, store, dataset)
+    tables.write_table(table, out / stem, f"{dataset}: ours beside the published numbers")
+    figure = layout.toy_published_figure(dataset)
+    toy_published.plot_comparison(suite, store, dataset, out / figure)
+    return "\n".join([f"### Beside the published numbers ({toy_published.toy_protocol_for(suite)} "
+                      "protocol)\n", table_markdown(table, stem),
+                      figure_markdown(figure, "ours beside the published numbers")])
+
+
+def write_dataset_anchors(out: Path, dataset: str) -> list[str]:
+    """The published numbers on this dataset as a table of its own (files and README section),
+    after our results and never merged into them; nothing when none are recorded."""
+    published = dataset_anchors(dataset)
+    if published is None:
+        return []
+    table = tables.Table(published, published.apply(lambda c: c.map(tables.latex_escape)), [NOT_RANKED])
+    stem = layout.published_table(dataset)
+    tables.write_table(table, out / stem, f"{dataset}: published numbers (not ranked with ours)")
+    return ["### Published numbers (not ranked with ours)\n", table_markdown(table, stem)]
 
 
 def write_anchors(out: Path) -> str:
@@ -268,8 +298,9 @@ def build_report(suite: dict[str, Any], store: pd.DataFrame, results: ResultsLay
         str(suite.get("description", "")).strip() + "\n",
         f"Every table and figure here is generated by `python -m gans report` from {source} "
         "(training curves from the runs' losses.csv, sample grids from the samples files). "
-        "Published numbers are listed at the end, apart: they were measured under other "
-        "protocols and are not comparable.\n",
+        "Published numbers are listed apart (at the end, and after our results for a dataset "
+        "with published numbers of its own): they were measured under other protocols and are "
+        "not comparable.\n",
         "## How these numbers were made\n",
         bullet_list(protocol_lines(suite, store) + environment),
     ]

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 from gans.layout import (TOY_EXTRACTOR, DomainFloor, dataset_kind, domain_floors, extractors_for,
                          truncation_runs)
 from gans.metrics import registry
+from gans.report.anchors import has_dataset_anchors
 from gans.report.roadmap import is_conditional, mixes_styles
 
 TABLE_SUFFIXES = (".md", ".html", ".tex")
@@ -60,6 +61,11 @@ def anchors_table() -> str:
     return "tables/published-anchors"
 
 
+def published_table(dataset: str) -> str:
+    """The published numbers on one dataset (gans/report/anchors.yaml), apart from ours."""
+    return f"tables/published-{dataset}"
+
+
 def progression(dataset: str, extractor: str) -> str:
     return f"figures/progression-{dataset}-{extractor}"
 
@@ -99,6 +105,14 @@ def style_mixing(dataset: str, model: str) -> str:
 
 def toy_scatter(dataset: str) -> str:
     return f"figures/toy-scatter-{dataset}"
+
+
+def toy_published_table(dataset: str) -> str:
+    return f"tables/published-toy-{dataset}"
+
+
+def toy_published_figure(dataset: str) -> str:
+    return f"figures/published-toy-{dataset}"
 
 
 def domain_table(dataset: str, extractor: str, floor: DomainFloor) -> str:
@@ -167,6 +181,10 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                                      "captions/domain_table.rst",
                                      {**labels, "table": f"{floor.task} on {floor.domain_task}"})
                           for floor in domain_floors(suite)]
+        if has_dataset_anchors(dataset):
+            items.append(ReportItem(published_table(dataset) + ".html", "Metrics",
+                                    "captions/published_table.rst",
+                                    {"dataset": dataset, "table": "published numbers"}))
         items += [
             ReportItem(cost_table(dataset) + ".html", "Cost", "captions/cost_table.rst",
                        {"dataset": dataset, "table": "cost"}),
@@ -174,9 +192,14 @@ def report_items(suite: Mapping[str, Any], inception: bool = False,
                        {"dataset": dataset, "figure": "training curves"}),
         ]
         if points:
-            items.append(ReportItem(toy_scatter(dataset) + ".png", "Samples",
-                                    "captions/toy_scatter.rst",
-                                    {"dataset": dataset, "figure": "toy scatter"}))
+            items += [
+                ReportItem(toy_scatter(dataset) + ".png", "Samples", "captions/toy_scatter.rst",
+                           {"dataset": dataset, "figure": "toy scatter"}),
+                ReportItem(toy_published_table(dataset) + ".html", "Metrics",
+                           "captions/toy_published.rst", {"dataset": dataset, "table": "published"}),
+                ReportItem(toy_published_figure(dataset) + ".png", "Metrics",
+                           "captions/toy_published.rst", {"dataset": dataset, "figure": "published"}),
+            ]
             continue
         items.append(ReportItem(sample_grid(dataset) + ".png", "Samples", "captions/sample_grid.rst",
                                 {"dataset": dataset, "figure": "sample grids"}))

@@ -101,3 +101,26 @@ def class_count(dataset: str, extractor: str) -> Optional[int]:
     if extractor not in (TOY_EXTRACTOR, CLASSIFIER) or dataset not in DATASETS:
         return None
     return DATASETS.get(dataset).num_classes or None
+
+
+@dataclass(frozen=True)
+class MeanError:
+    """The mean of n values and its standard error s / sqrt(n) (None below two values)."""
+
+    mean: Optional[float]
+    se: Optional[float]
+    n: int
+
+
+def mean_standard_error(values: Iterable[Optional[float]]) -> MeanError:
+    """Mean and standard error of the finite values (the toy papers' "mean +- s.e." over runs);
+    missing (None/NaN) values are left out."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    n = len(finite)
+    if n == 0:
+        return MeanError(None, None, 0)
+    mean = sum(finite) / n
+    if n == 1:
+        return MeanError(mean, None, 1)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1))
+    return MeanError(mean, sd / math.sqrt(n), n)

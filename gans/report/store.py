@@ -31,7 +31,7 @@ STORE_COLUMNS = [
     "suite", "dataset", "model", "year", "seed", "extractor", "metric", "value", "status",
     "n_generated", "n_real", "real_split", "extractor_sha256", "extractor_version",
     "extractor_accuracy", "quantization", "truncation", "checkpoint_rule", "step", "diverged_at",
-    "task", "domain_task",
+    "task", "domain_task", "toy_protocol",
 ]
 INTEGER_COLUMNS = ["year", "seed", "n_generated", "n_real", "step", "diverged_at"]
 FLOAT_COLUMNS = ["value", "truncation", "extractor_accuracy"]  # truncation: empty = off
@@ -126,6 +126,7 @@ def metric_rows(base: dict[str, Any], suite: dict[str, Any], status: Optional[di
         "checkpoint_rule": protocol.get("checkpoint_rule", (status or {}).get("checkpoint_rule")),
         "step": protocol.get("step", (status or {}).get("steps_done")),
         "diverged_at": (status or {}).get("diverged_at"),
+        "toy_protocol": protocol.get("toy_protocol"),  # toy data: the protocol that scored it
     }
     return [{**shared, "metric": key,
              "value": _finite_or_none(values.get(key)) if state == COMPLETED else None}

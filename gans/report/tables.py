@@ -228,6 +228,16 @@ EXTRACTOR_NOTES = {
 }
 
 
+def toy_protocol_text(subset: pd.DataFrame) -> str:
+    """The toy protocol(s) the records were scored under, with the rule in words."""
+    from gans.metrics.toy import TOY_PROTOCOLS
+
+    names = list(dict.fromkeys(subset["toy_protocol"].dropna().astype(str)))
+    rules = "; ".join(TOY_PROTOCOLS[n].rule if n in TOY_PROTOCOLS else n for n in names)
+    mixed = "MIXED protocols: " if len(names) > 1 else ""
+    return f"Toy 2D metrics: {mixed}{rules}."
+
+
 def evaluator_text(subset: pd.DataFrame) -> str:
     """Which classifier made the features, for the caption: "frozen evaluator NAME" or
     "retrained on this machine", with its test accuracy; "" when the records do not say (older
@@ -268,7 +278,9 @@ def protocol_caption(subset: pd.DataFrame, extractor: str, metrics: Sequence[str
         f"{', '.join(registry.label(m) for m in metrics if registry.get(m).lower_is_better)}; "
         f"higher for the rest. {floor_text}",
     ]
-    if extractor in EXTRACTOR_NOTES:
+    if extractor == TOY_EXTRACTOR and "toy_protocol" in subset and subset["toy_protocol"].notna().any():
+        lines.append(toy_protocol_text(subset))
+    elif extractor in EXTRACTOR_NOTES:
         lines.append(EXTRACTOR_NOTES[extractor])
     for model in roadmap_order(models["model"].dropna()):
         note = protocol_notes(model)
