@@ -173,3 +173,10 @@ def test_dead_units_in_features_give_the_fid_of_the_live_ones():
     expected = (diff @ diff + np.trace(s1) + np.trace(s2)
                 - 2 * np.trace(scipy.linalg.sqrtm(s1[np.ix_(live, live)] @ s2[np.ix_(live, live)])).real)
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-10)
+
+
+def test_statistics_whose_covariance_does_not_fit_the_mean_are_refused():
+    with pytest.raises(ValueError, match="statistics do not match"):
+        frechet_distance(np.zeros(3), np.eye(4), np.zeros(3), np.eye(4))
+    with pytest.raises(ValueError, match="statistics do not match"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), np.eye(4))

@@ -193,3 +193,34 @@ def test_a_cached_file_of_another_hash_names_the_option_that_expects_it(random_i
     cached.write_bytes(random_inception.read_bytes())
     with pytest.raises(WeightsError, match=r"expected 0+ \(from --inception-sha256"):
         resolve_inception_weights(hub_dir=tmp_path, expected_sha256="0" * 64)
+
+
+def test_grey_images_become_rgb_and_other_channel_counts_are_refused():
+    grey = torch.zeros(2, 1, 4, 4, dtype=torch.uint8)
+    assert ImageTensorDataset(grey, 3)[0].shape == (3, 4, 4)
+    assert ImageTensorDataset(grey)[1].shape == (1, 4, 4)
+    assert ImageTensorDataset(torch.zeros(2, 2, 4, 4, dtype=torch.uint8))[0].shape == (2, 4, 4)
+    with pytest.raises(ValueError, match="cannot turn 2-channel images into 3 channels"):
+        ImageTensorDataset(torch.zeros(2, 2, 4, 4, dtype=torch.uint8), 3)
+    with pytest.raises(ValueError, match="expected uint8"):
+        ImageTensorDataset(grey.float(), 3)
+
+
+def test_torch_fidelity_gets_the_extractor_by_name_its_layers_its_weights_and_no_cache(tmp_path):
+    options = fidelity_options(EXTRACTORS.get("classifier"), WeightsFile(tmp_path / "c.pt", "ab"))
+    assert options == {
+        "feature_extractor": "classifier", "feature_extractor_weights_path": str(tmp_path / "c.pt"),
+        "feature_layer_fid": "penultimate", "feature_layer_kid": "penultimate",
+        "feature_layer_prc": "penultimate", "feature_layer_isc": "logits", "cuda": False, "batch_size": 500,
+        "save_cpu_ram": True, "cache": False, "verbose": False}
+    assert fidelity_options(EXTRACTORS.get("inception-v3-compat"), WeightsFile(tmp_path / "i.pt", "cd"),
+                            "cuda:1")["cuda"] is True
+
+
+def test_the_metric_commands_require_an_extractor_of_their_own_kinds(tmp_path):
+    with pytest.raises(SystemExit) as refused:
+        main(["evaluate", "--samples", "s.pt", "--real", "r.pt", "--out", str(tmp_path / "m.json")])
+    assert refused.value.code == 2  # argparse: --extractor is required
+    with pytest.raises(SystemExit) as refused:
+        main(["real-features", "--data", "d.pt", "--extractor", "toy", "--n", "5", "--out", "x.pt"])
+    assert refused.value.code == 2  # argparse: toy is for point samples, which have no features
