@@ -46,26 +46,25 @@ class PortableModeError(RuntimeError):
     """Portable mode cannot run on this machine (not x86-64, or no AVX2/FMA)."""
 
 
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The instruction-set flags of the first processor, from /proc/cpuinfo (empty if unreadable)."""
+def _cpuinfo_field(name: str, cpuinfo: Path) -> str | None:
+    """The value of the first `name : value` line of /proc/cpuinfo (None if absent or unreadable)."""
     try:
         for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
+            if line.startswith(name):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The instruction-set flags of the first processor, from /proc/cpuinfo (empty if unreadable)."""
+    return set((_cpuinfo_field("flags", cpuinfo) or "").split())
 
 
 def cpu_vendor(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """GenuineIntel, AuthenticAMD, ...: torch's dropout and MKL both branch on it."""
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("vendor_id"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+    return _cpuinfo_field("vendor_id", cpuinfo) or "unknown"
 
 
 def check_portable_cpu(machine: str | None = None, flags: set[str] | None = None) -> None:
