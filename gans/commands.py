@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from gans.data import DATASETS, SPLITS, load_prepared, prepare_split
-from gans.gpu_lock import claim_gpu
+from gans.gpu_lock import add_device_arguments, job_device
 from gans.models import MODELS
 from gans.tasks import TASKS
 
@@ -41,11 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", default="")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--device", default="auto",
-                   help="cpu, cuda:N, or auto (a free GPU through the lock files, else cpu)")
-    p.add_argument("--gpu-lock-dir", default=None,
-                   help="base of the per-node GPU lock directories (default: in the temp dir); "
-                        "unused when a scheduler assigned the job its GPUs")
+    add_device_arguments(p, default="auto")
     p.add_argument("--deterministic", action="store_true", help="deterministic algorithms on GPU")
     p.add_argument("--tensorboard-every", type=int, default=0,
                    help="TensorBoard event files in <out-dir>/tensorboard: losses and images/s every "
@@ -65,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="prepared test split: held-out source images for translation models")
     p.add_argument("--domain-task", default=None,
                    help="two-domain models: must match the run's own domain task (a check)")
-    p.add_argument("--device", default="cpu")
+    add_device_arguments(p, default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.set_defaults(func=cmd_sample)
 
@@ -111,16 +107,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, model_config=json.loads(args.model_config),
         domain_task=args.domain_task, suite=args.suite, threads=args.threads, log_every=args.log_every,
         deterministic=args.deterministic, tensorboard_every=args.tensorboard_every)
-    if args.device != "auto" or not torch.cuda.is_available():
-        device = "cpu" if args.device == "auto" else args.device
-        with process_group(device) as ranks:
-            train(settings, device, ranks)
-        return 0
-    with claim_gpu(torch.cuda.device_count(), args.gpu_lock_dir) as lease:
-        how = "holding its lock" if lease.locked else "assigned by the scheduler"
-        print(f"[train] GPU {lease.physical_id} ({lease.device}), {how}", flush=True)
-        with process_group(lease.device) as ranks:
-            train(settings, lease.device, ranks)
+    with job_device(args.device, args.gpu_lock_dir, "[train]") as device, process_group(device) as ranks:
+        train(settings, device, ranks)
     return 0
 
 
@@ -132,8 +120,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.domain_task and args.domain_task != run_task:
         raise SystemExit(f"sample: --domain-task {args.domain_task} but the run in {args.run_dir} "
                          f"trained on {run_task!r}")
-    record = generate_samples(args.run_dir, args.n, args.suite, args.seed, args.device,
-                              truncation=args.truncation, source_data=args.source_data)
+    with job_device(args.device, args.gpu_lock_dir, "[sample]") as device:
+        record = generate_samples(args.run_dir, args.n, args.suite, args.seed, device,
+                                  truncation=args.truncation, source_data=args.source_data)
     save_samples(record, args.out, args.grid)
     print(f"[sample] {record['model']} seed {args.seed}: {len(record['data'])} samples "
           f"({record['status']}) -> {args.out}", flush=True)

@@ -10,14 +10,16 @@ scheduler that hands GPUs to jobs (SLURM's --gpus) already gave this job its own
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import os
 import socket
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Mapping, Optional, Sequence
+from typing import IO, Iterator, Mapping, Optional, Sequence
 
 # Set by a scheduler in the environment of a job it gave GPUs to (SLURM: the step's, then the job's).
 # CUDA_VISIBLE_DEVICES alone is not one: a user may narrow a box's GPUs with it, and the jobs
@@ -117,3 +119,29 @@ def claim_gpu(n_devices: int, lock_base: Path | str | None = None,
     if scheduler_gpu_variable(env):
         return GPULease(0, gpu_ids[0], None)
     return acquire_gpu(node_lock_dir(lock_base), gpu_ids, timeout_s=timeout_s)
+
+
+@contextmanager
+def job_device(requested: str, lock_base: Path | str | None = None, log_prefix: str = "") -> Iterator[str]:
+    """The device one job runs on, held for the life of the `with` block: `cpu` or `cuda:N` as
+    given; for `auto`, a GPU claimed through claim_gpu when CUDA is there, else the CPU. Every
+    command that may run on a GPU (train, sample, real-features, evaluate) goes through here."""
+    import torch  # here, not at the top: the lock helpers stay usable without torch
+
+    if requested != "auto" or not torch.cuda.is_available():
+        yield "cpu" if requested == "auto" else requested
+        return
+    with claim_gpu(torch.cuda.device_count(), lock_base) as lease:
+        how = "holding its lock" if lease.locked else "assigned by the scheduler"
+        print(f"{log_prefix} GPU {lease.physical_id} ({lease.device}), {how}".lstrip(), flush=True)
+        yield lease.device
+
+
+def add_device_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """--device and --gpu-lock-dir, the same for every command that may run on a GPU."""
+    parser.add_argument("--device", default=default,
+                        help=f"cpu, cuda:N, or auto (a free GPU through this node's lock files, "
+                             f"else cpu); default {default}")
+    parser.add_argument("--gpu-lock-dir", default=None,
+                        help="with --device auto: base of the per-node GPU lock directories (default: "
+                             "in the temp dir); unused when a scheduler assigned the job its GPUs")

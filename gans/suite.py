@@ -37,14 +37,17 @@ class SuiteError(ValueError):
 #   aggregate 845 MB, 4 s and report 850 MB, 6 s (a small synthetic suite: the torch and
 #   matplotlib imports dominate); sample, not measured alone: sample_real plus one generator.
 # Suites with Inception features or longer budgets raise them in their own resources block.
+# `gpu` is what puts a rule on a GPU (rule_device): training holds one by default; sampling,
+# real features and evaluation run on the CPU unless the suite gives them `gpu: 1` (the GPU
+# suites do: 50k Inception features take about 3.5 core-hours per file on a CPU).
 DEFAULT_RESOURCES: Mapping[str, Mapping[str, int]] = MappingProxyType({
     "prepare_data": MappingProxyType({"mem_mb": 1500, "runtime": 15}),
     "train_classifier": MappingProxyType({"mem_mb": 1500, "runtime": 15}),
-    "real_features": MappingProxyType({"mem_mb": 1500, "runtime": 30}),
+    "real_features": MappingProxyType({"mem_mb": 1500, "runtime": 30, "gpu": 0}),
     "train": MappingProxyType({"mem_mb": 1500, "runtime": 60, "gpu": 1}),
-    "sample": MappingProxyType({"mem_mb": 1500, "runtime": 10}),
+    "sample": MappingProxyType({"mem_mb": 1500, "runtime": 10, "gpu": 0}),
     "sample_real": MappingProxyType({"mem_mb": 1000, "runtime": 10}),
-    "evaluate": MappingProxyType({"mem_mb": 4000, "runtime": 30}),
+    "evaluate": MappingProxyType({"mem_mb": 4000, "runtime": 30, "gpu": 0}),
     "aggregate": MappingProxyType({"mem_mb": 1500, "runtime": 10}),
     "report": MappingProxyType({"mem_mb": 2000, "runtime": 15}),
 })
@@ -300,7 +303,8 @@ def check_domain_tasks(suite: dict[str, Any]) -> None:
 
 
 def check_resources(resources: dict[str, Any]) -> None:
-    """resources: rule name -> {mem_mb, runtime (minutes), gpu (train only)}, positive integers."""
+    """resources: rule name -> {mem_mb, runtime (minutes), gpu (train, sample, real_features,
+    evaluate)}, positive integers (gpu: 0 or more)."""
     for rule, values in resources.items():
         if rule not in DEFAULT_RESOURCES:
             raise SuiteError(f"resources.{rule}: unknown rule {rule!r} "
@@ -329,9 +333,16 @@ def rule_resources(suite: dict[str, Any], rule: str) -> dict[str, int]:
     """A rule's Snakemake resources: the defaults, overridden by the suite's resources block; a
     training job on several processes holds gpus_per_job GPUs."""
     resources = {**DEFAULT_RESOURCES[rule], **suite.get("resources", {}).get(rule, {})}
-    if "gpu" in resources and gpus_per_job(suite) > 1:
+    if rule == "train" and gpus_per_job(suite) > 1:
         resources["gpu"] = gpus_per_job(suite)
     return resources
+
+
+def rule_device(suite: dict[str, Any], rule: str, device: str) -> str:
+    """The --device of a rule's jobs: the workflow's `device` setting (auto, cuda:N) for a rule
+    that holds GPUs in its resources, else cpu, so a job never runs on a GPU that Snakemake's
+    `--resources gpu=N` did not count."""
+    return device if rule_resources(suite, rule).get("gpu", 0) > 0 else "cpu"
 
 
 def gpus_per_job(suite: dict[str, Any]) -> int:

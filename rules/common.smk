@@ -15,8 +15,8 @@ from gans.tasks import TASKS
 from gans.report import layout as report_layout
 from gans.report.roadmap import mixes_styles
 from gans.suite import (domain_task_for, gpus_per_job, load_checked_suite, model_config_for,
-                        rule_resources, steps_for, tensorboard_every, toy_protocol_for,
-                        train_launcher, truncation_for)
+                        rule_device, rule_resources, steps_for, tensorboard_every,
+                        toy_protocol_for, train_launcher, truncation_for)
 
 PY = sys.executable  # the interpreter Snakemake runs in (the project's .venv)
 
@@ -64,6 +64,13 @@ def suite_extractors(dataset):
 def inception_flag():
     """Tells aggregate and report that the workflow evaluated with Inception too."""
     return "--inception" if HAS_INCEPTION else ""
+
+
+def device_options(rule):
+    """--device (and the GPU lock base) of a rule's jobs: the configured device where the suite
+    gives the rule a GPU in its resources, else cpu (gans.suite.rule_device)."""
+    device = rule_device(SUITE, rule, config["device"])
+    return f"--device {device} {gpu_lock_option()}".rstrip() if device != "cpu" else "--device cpu"
 
 
 def gpu_lock_option():

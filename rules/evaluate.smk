@@ -42,9 +42,10 @@ rule real_features:
         py=PY,
         extractor=extractor_args,
         test=classifier_test_args,
+        device=device_options("real_features"),
     shell:
         "{params.py} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
-        "{params.extractor} {params.test} --n {wildcards.n} --out {output} 2>&1 | tee {log}"
+        "{params.extractor} {params.test} --n {wildcards.n} {params.device} --out {output} 2>&1 | tee {log}"
 
 
 rule real_features_domain:
@@ -63,10 +64,11 @@ rule real_features_domain:
         py=PY,
         extractor=extractor_args,
         test=classifier_test_args,
+        device=device_options("real_features"),
     shell:
         "{params.py} -m gans real-features --data {input.data} --extractor {wildcards.extractor} "
         "{params.extractor} {params.test} --n {wildcards.n} --domain-task {wildcards.domain_task} "
-        "--domain {wildcards.domain} --out {output} 2>&1 | tee {log}"
+        "--domain {wildcards.domain} {params.device} --out {output} 2>&1 | tee {log}"
 
 
 rule evaluate:
@@ -88,10 +90,11 @@ rule evaluate:
         extractor=extractor_args,
         domains=domain_args,
         toy=toy_args,
+        device=device_options("evaluate"),
     shell:
         "{params.py} -m gans evaluate --samples {input.samples} --real {input.real} "
         "--extractor {wildcards.extractor} {params.extractor} {params.domains} {params.toy} "
-        "--out {output} 2>&1 | tee {log}"
+        "{params.device} --out {output} 2>&1 | tee {log}"
 
 
 rule evaluate_truncated:
@@ -109,6 +112,8 @@ rule evaluate_truncated:
     params:
         py=PY,
         extractor=extractor_args,
+        device=device_options("evaluate"),
     shell:
         "{params.py} -m gans evaluate --samples {input.samples} --real {input.real} "
-        "--extractor {wildcards.extractor} {params.extractor} --out {output} 2>&1 | tee {log}"
+        "--extractor {wildcards.extractor} {params.extractor} {params.device} --out {output} "
+        "2>&1 | tee {log}"

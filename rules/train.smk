@@ -34,8 +34,7 @@ rule train:
         checkpoint_every=SUITE["budget"].get("checkpoint_every", 200),
         model_config=lambda wc: json.dumps(model_config_for(SUITE, wc.model)),
         suite=SUITE_NAME,
-        device=config["device"],
-        gpu_lock_dir=gpu_lock_option(),
+        device=device_options("train"),
         domain_task=domain_task_option,
         tensorboard_every=tensorboard_every(SUITE),
     shell:
@@ -43,8 +42,8 @@ rule train:
         "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoints} "
         "--seed {wildcards.seed} --steps {params.steps} --batch-size {params.batch_size} "
         "--checkpoint-every {params.checkpoint_every} --model-config '{params.model_config}' "
-        "--suite {params.suite} --threads {params.threads_per_process} --device {params.device} "
-        "{params.gpu_lock_dir} --tensorboard-every {params.tensorboard_every} "
+        "--suite {params.suite} --threads {params.threads_per_process} {params.device} "
+        "--tensorboard-every {params.tensorboard_every} "
         "{params.domain_task} 2>&1 | tee {log}"
 
 
@@ -69,11 +68,12 @@ rule sample:
         suite=SUITE_NAME,
         truncation=truncation_option,
         domain_task=domain_task_option,
+        device=device_options("sample"),
     shell:
         "{params.py} -m gans sample --run-dir {params.run_dir} --n {params.n} "
         "--suite {params.suite} --seed {wildcards.seed} --out {output.samples} "
         "--grid {output.grid} --source-data {input.source} {params.truncation} "
-        "{params.domain_task} 2>&1 | tee {log}"
+        "{params.domain_task} {params.device} 2>&1 | tee {log}"
 
 
 rule sample_truncated:
@@ -96,11 +96,12 @@ rule sample_truncated:
         n=EVALUATION["n_generated"],
         suite=SUITE_NAME,
         domain_task=domain_task_option,
+        device=device_options("sample"),
     shell:
         "{params.py} -m gans sample --run-dir {params.run_dir} --n {params.n} "
         "--suite {params.suite} --seed {wildcards.seed} --out {output.samples} "
         "--grid {output.grid} --source-data {input.source} --truncation {wildcards.truncation} "
-        "{params.domain_task} 2>&1 | tee {log}"
+        "{params.domain_task} {params.device} 2>&1 | tee {log}"
 
 
 rule sample_real:

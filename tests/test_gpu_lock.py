@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gans.gpu_lock import (NoFreeGPU, acquire_gpu, claim_gpu, node_lock_dir,
+from gans.gpu_lock import (NoFreeGPU, acquire_gpu, claim_gpu, job_device, node_lock_dir,
                            visible_gpu_ids)
 
 
@@ -97,3 +97,32 @@ def test_without_a_scheduler_claims_lock_on_this_node(tmp_path: Path) -> None:
     first.release()
     with pytest.raises(NoFreeGPU, match="no GPU is visible"):
         claim_gpu(0, tmp_path, env={}, timeout_s=0)
+
+
+def test_job_device_passes_a_named_device_through_and_runs_auto_on_the_cpu_without_cuda(
+        tmp_path: Path, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with job_device("auto", tmp_path) as device:
+        assert device == "cpu"
+    with job_device("cuda:3", tmp_path) as device:
+        assert device == "cuda:3"  # as asked, no lock taken
+    assert not any(tmp_path.rglob("*.lock"))
+
+
+def test_job_device_auto_holds_a_gpu_lock_for_the_job(tmp_path: Path, monkeypatch, capsys) -> None:
+    """auto on a CUDA box: each job its own GPU through this node's locks, freed when it ends."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    for name in ("CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"):
+        monkeypatch.delenv(name, raising=False)
+    with job_device("auto", tmp_path, "[evaluate]") as first, job_device("auto", tmp_path) as second:
+        assert (first, second) == ("cuda:0", "cuda:1")
+        with pytest.raises(NoFreeGPU):
+            claim_gpu(2, tmp_path, timeout_s=0)
+    assert "[evaluate] GPU 0 (cuda:0), holding its lock" in capsys.readouterr().out
+    with job_device("auto", tmp_path) as again:
+        assert again == "cuda:0"

@@ -71,6 +71,30 @@ def test_gpu_locks_stay_on_the_node_unless_the_config_names_a_base(work):
     assert named and all("--gpu-lock-dir /scratch/locks " in line for line in named), named
 
 
+def commands_of(output: str, command: str) -> list[str]:
+    return [line for line in output.splitlines() if f"-m gans {command} " in line]
+
+
+def test_only_the_rules_that_hold_a_gpu_get_the_configured_device(work):
+    """By default training gets `device` (auto) and the evaluation rules the CPU; a suite that
+    gives sampling, real features and evaluation a GPU sends them to it, with its lock base."""
+    output = dry_run(work, SMOKE)
+    assert all("--device auto" in line for line in commands_of(output, "train"))
+    for command in ("sample", "real-features", "evaluate"):
+        lines = commands_of(output, command)
+        assert lines and all("--device cpu" in line for line in lines), (command, lines)
+    on_gpu = SMOKE | {"resources": {"train": {"gpu": 0}, "sample": {"gpu": 1},
+                                    "real_features": {"gpu": 1}, "evaluate": {"gpu": 1}}}
+    output = dry_run(work, on_gpu, "device=cuda:1", "gpu_lock_dir=/scratch/locks")
+    assert all("--device cpu" in line and "--gpu-lock-dir" not in line
+               for line in commands_of(output, "train"))
+    for command in ("sample", "real-features", "evaluate"):
+        lines = commands_of(output, command)
+        assert lines and all("--device cuda:1 --gpu-lock-dir /scratch/locks" in line for line in lines), lines
+    for rule in ("sample", "evaluate", "real_features"):
+        assert all("gpu=1" in r for r in job_resources(output, rule)), rule
+
+
 def test_inception_weights_reach_the_evaluations_and_the_report_commands(work):
     output = dry_run(work, SMOKE, "inception={'weights': 'weights/inception.pth'}")
     assert "results/smoke/metrics/fashion-mnist/inception-v3-compat/gan/seed0.json" in output

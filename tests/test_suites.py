@@ -14,7 +14,7 @@ from snakemake.utils import validate
 from gans.layout import truncating_models, truncation_runs, truncation_sweep
 from gans.models import MODELS
 from gans.suite import (DEFAULT_RESOURCES, SuiteError, check_suite, domain_task_for, load_checked_suite, load_suite,
-                        rule_resources, truncation_for)
+                        rule_device, rule_resources, truncation_for)
 
 REPO = Path(__file__).resolve().parent.parent
 SUITES = sorted((REPO / "benchmarks").glob("*.yaml"))
@@ -45,17 +45,49 @@ def test_rule_resources_are_the_defaults_overridden_by_the_suite():
     validate(suite, SCHEMA)
     assert rule_resources(suite, "train") == {"mem_mb": 900, "runtime": DEFAULT_RESOURCES["train"]["runtime"],
                                               "gpu": 0}
-    assert rule_resources(suite, "evaluate") == {"mem_mb": DEFAULT_RESOURCES["evaluate"]["mem_mb"], "runtime": 5}
+    assert rule_resources(suite, "evaluate") == {"mem_mb": DEFAULT_RESOURCES["evaluate"]["mem_mb"], "runtime": 5,
+                                                 "gpu": 0}
     assert rule_resources(smoke(), "sample") == dict(DEFAULT_RESOURCES["sample"])
     assert DEFAULT_RESOURCES["train"]["gpu"] == 1  # one GPU per training job: --resources gpu=N
 
 
+GPU_RULES = ("train", "sample", "real_features", "evaluate")
+
+
+def test_a_rule_runs_on_the_configured_device_only_when_it_holds_a_gpu():
+    """Training holds a GPU by default, the evaluation rules do not; a suite moves either way."""
+    assert {rule: rule_device(smoke(), rule, "auto") for rule in GPU_RULES} == {
+        "train": "auto", "sample": "cpu", "real_features": "cpu", "evaluate": "cpu"}
+    flipped = smoke() | {"resources": {"train": {"gpu": 0}, "sample": {"gpu": 1},
+                                       "real_features": {"gpu": 1}, "evaluate": {"gpu": 1}}}
+    check_suite(flipped)
+    validate(flipped, SCHEMA)
+    assert {rule: rule_device(flipped, rule, "cuda:1") for rule in GPU_RULES} == {
+        "train": "cpu", "sample": "cuda:1", "real_features": "cuda:1", "evaluate": "cuda:1"}
+    assert rule_resources(flipped, "evaluate")["gpu"] == 1  # counted by --resources gpu=N
+
+
+@pytest.mark.parametrize("name", ["cifar10", "celeba-64"])
+def test_the_inception_suites_sample_and_evaluate_on_the_gpu(name):
+    suite = load_suite(REPO / "benchmarks" / f"{name}.yaml")
+    assert all(rule_device(suite, rule, "auto") == "auto" for rule in GPU_RULES)
+    assert all(rule_device(load_suite(REPO / "benchmarks" / "default.yaml"), rule, "auto") == "cpu"
+               for rule in GPU_RULES if rule != "train")
+
+
+def test_several_processes_per_job_hold_that_many_gpus_in_training_only():
+    suite = smoke() | {"gpus_per_job": 2, "resources": {"evaluate": {"gpu": 1}}}
+    assert rule_resources(suite, "train")["gpu"] == 2
+    assert rule_resources(suite, "evaluate")["gpu"] == 1
+
+
 @pytest.mark.parametrize("resources, message", [
     ({"trian": {"mem_mb": 1}}, "resources.trian: unknown rule 'trian'"),  # names: code only
-    ({"sample": {"gpu": 1}}, "resources.sample.gpu: unknown resource"),
+    ({"sample_real": {"gpu": 1}}, "resources.sample_real.gpu: unknown resource"),
     ({"train": {"mem_mb": 0}}, "resources.train.mem_mb: must be an integer >= 1, got 0"),
     ({"evaluate": {"runtime": "1h"}}, "resources.evaluate.runtime: must be an integer >= 1"),
     ({"train": {"gpu": -1}}, "resources.train.gpu: must be an integer >= 0"),
+    ({"evaluate": {"gpu": -1}}, "resources.evaluate.gpu: must be an integer >= 0"),
 ])
 def test_bad_resources_are_refused_naming_the_field(resources, message):
     suite = smoke() | {"resources": resources}

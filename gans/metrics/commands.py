@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gans.data import load_prepared
+from gans.gpu_lock import add_device_arguments, job_device
 from gans.io import load_torch
 from gans.metrics.toy import DEFAULT_TOY_PROTOCOL, TOY_PROTOCOLS
 from gans.threads import pin_threads
@@ -31,7 +32,7 @@ def _add_extractor_options(p: argparse.ArgumentParser) -> None:
                         "default: torch.hub's cache, downloaded there when online")
     p.add_argument("--inception-sha256", default=None, help="expected sha256 of the Inception weights")
     p.add_argument("--no-download", action="store_true", help="never download Inception weights")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (feature extraction)")
+    add_device_arguments(p, default="cpu")  # where the features are extracted
     p.add_argument("--threads", type=int, default=1,
                    help="torch and BLAS CPU threads (the last digits of the metrics depend on it)")
 
@@ -183,8 +184,8 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_real_features(args: argparse.Namespace) -> int:
-    with pin_threads(args.threads):
-        return _real_features(args)
+    with pin_threads(args.threads), job_device(args.device, args.gpu_lock_dir, "[real-features]") as device:
+        return _real_features(argparse.Namespace(**{**vars(args), "device": device}))
 
 
 def _real_features(args: argparse.Namespace) -> int:
@@ -223,8 +224,8 @@ def _real_features(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    with pin_threads(args.threads):
-        return _evaluate(args)
+    with pin_threads(args.threads), job_device(args.device, args.gpu_lock_dir, "[evaluate]") as device:
+        return _evaluate(argparse.Namespace(**{**vars(args), "device": device}))
 
 
 def _evaluate(args: argparse.Namespace) -> int:
