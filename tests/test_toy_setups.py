@@ -173,7 +173,7 @@ def test_the_comparison_table_gives_mean_and_standard_error_beside_the_published
     table = toy_published.comparison_table(veegan, store, "grid-25").text
     gan = table[table["Method"] == "gan"].iloc[0]
     assert gan["Modes captured"] == "4.0 ± 1.2"  # s.e. = 2 / sqrt(3)
-    assert gan["HQ (%)"] == "4.0 ± 1.2" and gan["Runs"] == "3" and gan["Iterations"] == "3000"
+    assert gan["HQ (%)"] == "4.0 ± 1.2" and gan["Runs"] == "3" and gan["Iterations"] == "25000"
     assert table[table["Method"] == "wgan"].iloc[0]["Modes captured"] == "0"
     assert list(table["Source"]).count("VEEGAN (Srivastava et al. 2017), Table 1") == 4
     gdpp = table[table["Source"] == "GDPP (Elfeki et al. 2019)"].iloc[0]
