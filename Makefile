@@ -15,6 +15,10 @@ FASHION_MNIST_DIR ?=
 SOURCE_ARG := $(if $(FASHION_MNIST_DIR),--source-dir $(FASHION_MNIST_DIR),)
 DATA := results/data/fashion-mnist
 
+# pytest processes of `make test` (pytest-xdist): most tests wait on subprocesses (Snakemake,
+# torchrun), so two keep both cores busy (measured: 8 min 43 s against 15 min 47 s for one)
+TEST_WORKERS ?= 2
+
 # mutation testing (not part of `make test`: hours on 2 shared cores); MUTANTS: a glob of mutant
 # names to (re)run only those, e.g. MUTANTS='gans.nn.losses*'
 MUTATION_CHILDREN ?= 2
@@ -59,7 +63,7 @@ report-html: setup
 	$(VENV)/bin/snakemake --cores 1 --report reports/default/report.html
 
 test: setup data
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS)
 
 mutation: setup data
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,mutation]'

@@ -14,12 +14,16 @@ checks for divergence are the mean over the processes (`mean`), the same on ever
 all of them stop at the same step. Only process 0 writes files.
 
 Why not torch's DistributedDataParallel: it averages the gradients of a backward pass only when
-that pass follows a forward through its wrapper. Variants reach into their networks (StyleGAN
-trains through G.mapping and G.synthesize, growing models set levels on G and D, BigGAN reads
-G.shared) and take gradient penalties through autograd.grad, so part of their gradients would
-silently stay per process (checked with two gloo processes: a backward through a submodule
-called directly left the ranks' gradients different). Averaging at the optimizer step, as
-NVlabs' stylegan2-ada-pytorch does, covers every way a variant computes its gradients.
+that pass follows a forward through its wrapper and accumulates into every parameter it expects.
+Two ways the variants compute gradients break that, silently, on torch 2.14.1 (measured with two
+gloo processes; tests/test_distributed.py keeps the check): a training step that calls a
+network's parts (StyleGAN trains through G.mapping and G.synthesize; growing models set levels on
+G and D; BigGAN reads G.shared), and a gradient penalty taken through autograd.grad (WGAN-GP,
+ProGAN, StyleGAN's R1) even through DDP's own forward, which leaves each process with its own
+share's gradients (pytorch/pytorch issue 47562 reports the same). Averaging every gradient at
+the optimizer step, as NVlabs' stylegan3 training loop does (one flattened all-reduce, no DDP),
+covers every way a variant computes its gradients and gives the one-process gradients of the
+whole batch.
 
 What stays per process: statistics over a minibatch (BatchNorm, ProGAN's and StyleGAN's
 minibatch standard deviation) are over the process's share, as with one process at that batch

@@ -5,7 +5,8 @@ float tolerance), for a model with one D step and one with several; every optimi
 the same averaged gradients on both processes, also for models that train through their
 networks' parts (StyleGAN) and start new optimizers as they grow; a 2-process run is killed
 after a checkpoint, resumes and ends as an uninterrupted one; the suite's gpus_per_job reaches
-the train rule. The jobs are started by torchrun (python -m torch.distributed.run), as the
+the train rule; and DistributedDataParallel, which the loop does not use, is shown to leave two
+kinds of gradients the variants compute unaveraged. The jobs are started by torchrun (python -m torch.distributed.run), as the
 train rule starts them.
 """
 
@@ -194,6 +195,93 @@ def test_every_optimizer_step_averages_the_gradients_of_both_processes(
     with open(tmp_path / "run" / "losses.csv") as f:
         phases = [float(row["growth_phase"]) for row in csv.DictReader(f)]
     assert len(set(phases)) >= 3, phases  # fade-in, stable, fade-in: optimizers made anew twice
+
+
+# --------------------------------------------------------------------------- why not DDP
+# `python DDP_CONTRAST OUT`: per process (its own half of an 8-row batch), the gradients that
+# torch's DistributedDataParallel leaves on the parameters for the two ways the variants compute
+# theirs (a generator called by its parts, as StyleGAN's training step does; a gradient penalty
+# through autograd.grad, as WGAN-GP, ProGAN and StyleGAN's R1 are), the gradients of the same
+# two after gans.distributed's averaging, and one process's on the whole batch.
+DDP_CONTRAST = r"""
+import sys, torch, torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from gans.distributed import Ranks
+
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.mapping, self.synthesis = nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def forward(self, z):
+        return self.synthesis(self.mapping(z))
+
+
+def critic():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+
+
+def by_parts(G, z):  # the loss of a step that calls the generator's parts
+    return G.synthesis(G.mapping(z)).square().mean()
+
+
+def penalty(D, x):  # WGAN-GP's penalty, through autograd.grad
+    x = x.detach().requires_grad_(True)
+    grad, = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return (grad.norm(dim=1) - 1).square().mean()
+
+
+def grads(net):
+    return [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+
+
+def averaged(net, loss):  # gans.distributed: the optimizer's gradients averaged at its step
+    opt = Ranks(rank, world).hook_optimizer(torch.optim.SGD(net.parameters(), lr=0.0))
+    loss.backward()
+    opt.step()
+    return grads(net)
+
+
+torch.manual_seed(1)
+z, x = torch.randn(8, 4), torch.randn(8, 2)
+share = slice(rank * 4, rank * 4 + 4)
+out = {}
+G = Generator(); by_parts(DistributedDataParallel(G).module, z[share]).backward(); out["ddp_parts"] = grads(G)
+D = critic(); penalty(DistributedDataParallel(D), x[share]).backward(); out["ddp_penalty"] = grads(D)
+G = Generator(); out["ours_parts"] = averaged(G, by_parts(G, z[share]))
+D = critic(); out["ours_penalty"] = averaged(D, penalty(D, x[share]))
+G = Generator(); by_parts(G, z).backward(); out["whole_parts"] = grads(G)
+D = critic(); penalty(D, x).backward(); out["whole_penalty"] = grads(D)
+torch.save(out, f"{sys.argv[1]}/contrast-{rank}.pt")
+dist.destroy_process_group()
+"""
+
+
+def test_ddp_would_leave_these_gradients_per_process_where_the_optimizer_hook_averages_them(
+        tmp_path: Path) -> None:
+    """Why the loop averages gradients at the optimizer step instead of wrapping the networks in
+    DistributedDataParallel (gans/distributed.py): with DDP, a step that calls a network's parts
+    and a gradient penalty through autograd.grad both leave each process with its own share's
+    gradients, silently; the optimizer hook gives both the one-process gradients of the whole
+    batch. If a torch release makes DDP average these, this test fails: time to revisit."""
+    (tmp_path / "contrast.py").write_text(DDP_CONTRAST)
+    run(torchrun(2, str(tmp_path / "contrast.py"), str(tmp_path)), environment())
+    rank0, rank1 = (torch.load(tmp_path / f"contrast-{rank}.pt") for rank in (0, 1))
+    for case in ("parts", "penalty"):
+        whole = rank0[f"whole_{case}"]
+        ours0, ours1 = rank0[f"ours_{case}"], rank1[f"ours_{case}"]
+        assert all(torch.equal(a, b) for a, b in zip(ours0, ours1)), case
+        for got, expected in zip(ours0, whole, strict=True):
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+        ddp0, ddp1 = rank0[f"ddp_{case}"], rank1[f"ddp_{case}"]
+        assert not all(torch.equal(a, b) for a, b in zip(ddp0, ddp1)), f"DDP averaged the {case} case"
 
 
 # --------------------------------------------------------------------------- kill and resume
