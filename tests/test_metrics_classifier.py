@@ -211,6 +211,12 @@ def test_the_refusals_say_what_a_field_takes() -> None:
     assert recipe_field_error("epochs", 0) == "must be a positive integer, got 0"
     assert recipe_field_error("warmup", 1) == "must be a number in [0, 1), got 1"
     assert recipe_field_error("augment", "x") == "must be none or shift or flip or flip-shift, got 'x'"
+    assert recipe_field_error("schedule", "cosine") == "must be linear or one-cycle, got 'cosine'"
+    assert recipe_field_error("batch_size", 0) == "must be a positive integer, got 0"
+    assert recipe_field_error("shift", -1) == "must be an integer >= 0, got -1"
+    assert recipe_field_error("lr", 0) == "must be a positive number, got 0"
+    assert recipe_field_error("weight_decay", -1) == "must be a number >= 0, got -1"
+    assert recipe_field_error("min_accuracy", -1) == "must be a number >= 0, got -1"
     assert recipe_field_error("architecture", "v2") == (
         "not a recipe field (known: epochs, batch_size, shift, lr, warmup, weight_decay, min_accuracy, "
         "schedule, augment)")
@@ -270,6 +276,12 @@ def test_shifts_move_each_image_by_at_most_shift_pixels_and_fill_with_black() ->
     assert len(seen) == 9  # every offset in [-1, 1]^2 occurs
     again = shifted(dots(400), 1, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)
+    # it draws exactly one (dy, dx) per image from the generator, so the augmentations after it in
+    # the classifier's training stream (and so the frozen evaluator's weights) stay as recorded
+    used, reference = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    shifted(dots(10), 1, used)
+    torch.randint(0, 3, (2, 10), generator=reference)
+    assert torch.equal(used.get_state(), reference.get_state())
 
 
 def test_a_two_pixel_shift_reaches_two_pixels_and_no_shift_is_the_identity() -> None:

@@ -18,12 +18,12 @@ from torch import nn
 from torch_fidelity import GenerativeModelModuleWrapper
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_generative_model
 
-from gans.cli import main
+from gans.cli import build_parser, main
 from gans.data import prepare_split
 from gans.metrics import evaluate as evaluate_module
 from gans.metrics import extractors as extractors_module
 from gans.io import write_atomic
-from gans.metrics.evaluate import _predicted_labels, real_subset_indices
+from gans.metrics.evaluate import REAL_SUBSET_SEED, _predicted_labels, real_subset_indices
 from gans.metrics.extractors import (EXTRACTORS, ExtractorOptions, ImageTensorDataset, extract_features,
                                      fidelity_options, resolve)
 from gans.metrics.frechet import feature_statistics
@@ -82,6 +82,15 @@ def test_real_features_file(work):
     assert real["mu"].dtype == torch.float64 and np.array_equal(real["sigma"].numpy(), sigma) and np.array_equal(real["mu"].numpy(), mu)
     assert real["extractor_sha256"] == tensors_sha256(work["cls"])
     assert (real["n"], real["split"], real["data_sha256"]) == (N_REAL, "test", prepared["sha256"])
+    assert real["subset_seed"] == REAL_SUBSET_SEED == 0  # a subset: the seed that drew it is recorded
+
+
+def test_real_features_of_the_whole_split_record_no_subset_seed(work, tmp_path):
+    out = tmp_path / "all.pt"
+    assert main(["real-features", "--data", str(work["test"]), "--extractor", "classifier",
+                 "--classifier", str(work["cls"]), "--n", str(N_SPLIT), "--out", str(out)]) == 0
+    real = torch.load(out, weights_only=False)
+    assert real["subset_seed"] is None and torch.equal(real["indices"], torch.arange(N_SPLIT))
 
 
 def test_real_features_refuses_more_than_the_split(work, tmp_path):
@@ -109,6 +118,10 @@ def test_evaluate_unconditional_images(work):
     info = json.loads((work["root"] / "cls.json").read_text())
     assert record["protocol"]["extractor_version"] == "retrained"
     assert record["protocol"]["extractor_accuracy"] == info["test_accuracy"]
+    real = torch.load(work["real"], weights_only=False)
+    assert record["protocol"]["real_data_sha256"] == real["data_sha256"]
+    assert record["protocol"]["feature_layer"] == real["feature_layer"]
+    assert record["protocol"]["conditional"] is False
 
 
 def test_evaluate_records_the_samples_truncation(work, ring):
@@ -325,6 +338,27 @@ def test_a_points_record_against_the_mixture_of_its_prepared_file(ring):
                                         {k: v for k, v in prepared.items() if k != "modes"})
 
 
+def test_a_points_record_under_a_named_protocol_is_scored_and_named_by_it(ring):
+    """evaluate_points hands the protocol to the scoring (veegan: one high-quality sample captures
+    a mode; the default toy-2d rule wants 20 of 2500), names it in the record, and refuses a
+    sample count other than the protocol's 2500; the timing is a duration."""
+    prepared = ring["record"]
+    labels = torch.cat([torch.arange(2495) % 7, torch.full((5,), 7)])  # mode 7: 5 samples only
+    points = prepared["modes"][labels]
+    covered = {}
+    for name in ("veegan", "toy-2d"):
+        record = evaluate_module.evaluate_points(samples_record(points, kind="points", dataset="ring-8"),
+                                                 prepared, name)
+        covered[name] = record["metrics"]["modes_covered"]
+        assert record["protocol"]["toy_protocol"] == name
+        assert record["protocol"]["toy_rule"] == evaluate_module.toy_protocol(name).rule
+        assert 0.0 <= record["timing"]["total_s"] < 60.0
+    assert covered == {"veegan": 8.0, "toy-2d": 7.0}
+    with pytest.raises(ValueError, match="the veegan protocol scores 2500 samples, got 2499"):
+        evaluate_module.evaluate_points(samples_record(points[:2499], kind="points", dataset="ring-8"),
+                                        prepared, "veegan")
+
+
 def test_a_real_subset_is_all_of_the_split_or_a_sorted_seed_0_draw():
     assert torch.equal(real_subset_indices(5, 5), torch.arange(5))
     expected = torch.randperm(50, generator=torch.Generator().manual_seed(0))[:10].sort().values
@@ -367,3 +401,112 @@ def test_recipe_overrides_are_read_as_yaml_values():
     assert parse_overrides([]) == {}
     with pytest.raises(SystemExit, match="--set takes FIELD=VALUE, got 'epochs'"):
         parse_overrides(["epochs"])
+
+
+# --------------------------------------------------------------------------- the command lines, pinned
+# The Snakemake rules and the README call these options by name; a default that moves or an
+# option that stops being required changes what a rule computes without any error. Each metric
+# command's minimal command line parses to exactly the namespace below (every default), leaving
+# out a required option is an error, and a value outside an option's choices is refused.
+EXTRACTOR_DEFAULTS = {"classifier": None, "inception_weights": None, "inception_sha256": None,
+                      "no_download": False, "device": "cpu", "gpu_lock_dir": None, "threads": 1}
+
+MINIMAL = {
+    "train-classifier": (
+        ["--train", "tr.pt", "--test", "te.pt", "--out", "w.pt", "--info", "w.json"],
+        {"train": "tr.pt", "test": "te.pt", "seed": 0, "out": "w.pt", "info": "w.json",
+         "recipe": "v2", "overrides": [], "epochs": None, "threads": 1, "min_accuracy": None,
+         "freeze": None}),
+    "real-features": (
+        ["--data", "te.pt", "--extractor", "classifier", "--n", "500", "--out", "f.pt"],
+        {"data": "te.pt", "extractor": "classifier", "n": 500, "out": "f.pt", "domain_task": None,
+         "domain": None, "classifier_test": None, **EXTRACTOR_DEFAULTS}),
+    "evaluate": (
+        ["--samples", "s.pt", "--real", "f.pt", "--extractor", "classifier", "--out", "m.json"],
+        {"samples": "s.pt", "real": "f.pt", "extractor": "classifier", "out": "m.json",
+         "domain_real": [], "source_data": None, "toy_protocol": "toy-2d", **EXTRACTOR_DEFAULTS}),
+}
+REQUIRED = {
+    "train-classifier": ["--train", "--test", "--out", "--info"],
+    "real-features": ["--data", "--extractor", "--n", "--out"],
+    "evaluate": ["--samples", "--real", "--extractor", "--out"],
+}
+CHOICES = [  # (command, option, a refused value, the accepted values)
+    ("real-features", "--extractor", "toy", ["classifier", "inception-v3-compat"]),
+    ("real-features", "--domain", "c", ["a", "b"]),
+    ("evaluate", "--extractor", "resnet", ["classifier", "inception-v3-compat", "toy"]),
+    ("evaluate", "--toy-protocol", "gdpp", ["toy-2d", "veegan", "pacgan"]),
+]
+
+
+def parsed(command: str, argv: list[str]) -> dict:
+    namespace = vars(build_parser().parse_args([command, *argv]))
+    assert namespace.pop("command") == command and callable(namespace.pop("func"))
+    return namespace
+
+
+@pytest.mark.parametrize("command", sorted(MINIMAL))
+def test_the_minimal_command_line_gives_every_default(command: str) -> None:
+    argv, expected = MINIMAL[command]
+    assert parsed(command, argv) == expected
+
+
+@pytest.mark.parametrize("command, option", [(c, o) for c, options in REQUIRED.items() for o in options])
+def test_leaving_out_a_required_option_is_an_error(command: str, option: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    argv = MINIMAL[command][0]
+    i = argv.index(option)
+    with pytest.raises(SystemExit) as exit_info:
+        parsed(command, argv[:i] + argv[i + 2:])
+    assert exit_info.value.code == 2
+    assert option in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command, option, refused, accepted", CHOICES)
+def test_values_outside_the_choices_are_refused(command: str, option: str, refused: str,
+                                               accepted: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    argv = MINIMAL[command][0]
+    for value in accepted:
+        assert parsed(command, [*argv, option, value])[option.lstrip("-").replace("-", "_")] == value
+    with pytest.raises(SystemExit) as exit_info:
+        parsed(command, [*argv, option, refused])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_repeatable_options_collect_every_value() -> None:
+    argv = MINIMAL["evaluate"][0] + ["--domain-real", "a=fa.pt", "--domain-real", "b=fb.pt"]
+    assert parsed("evaluate", argv)["domain_real"] == ["a=fa.pt", "b=fb.pt"]
+    argv = MINIMAL["train-classifier"][0] + ["--set", "epochs=2", "--set", "lr=0.1"]
+    assert parsed("train-classifier", argv)["overrides"] == ["epochs=2", "lr=0.1"]
+
+
+class _Claimed(Exception):
+    """Raised by the stand-in job_device once it has seen what the command asked for."""
+
+
+@pytest.mark.parametrize("command, label", [("real-features", "[real-features]"),
+                                            ("evaluate", "[evaluate]")])
+def test_the_command_claims_its_device_through_the_node_locks_it_was_given(
+        command: str, label: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--device and --gpu-lock-dir reach gans.gpu_lock.job_device (which picks a free GPU under
+    that lock base), with the command's label; nothing else runs before the device is chosen."""
+    from contextlib import contextmanager
+
+    import gans.metrics.commands as commands
+
+    asked = []
+
+    @contextmanager
+    def claim(device, lock_dir, label):
+        asked.append((device, lock_dir, label))
+        raise _Claimed
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(commands, "job_device", claim)
+    args = build_parser().parse_args([command, *MINIMAL[command][0], "--device", "auto",
+                                      "--gpu-lock-dir", "/locks/base"])
+    with pytest.raises(_Claimed):
+        args.func(args)
+    assert asked == [("auto", "/locks/base", label)]

@@ -5,6 +5,7 @@ test split, and that accuracy reaches the real-features file and the metrics rec
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -125,7 +126,8 @@ def test_real_features_recheck_and_record_the_accuracy(fashion_mnist_dir, tmp_pa
         shutil.copy(path, tmp_path / path.name)
     wrong = card() | {"test_accuracy": card()["test_accuracy"] - 0.01}
     card_path(tmp_path / WEIGHTS.name).write_text(json.dumps(wrong))
-    with pytest.raises(SystemExit, match=r"test accuracy 0\.\d{4} here, 0\.\d{4} recorded"):
+    named = re.escape(f"classifier {WEIGHTS.stem} ({tmp_path / WEIGHTS.name}): ")
+    with pytest.raises(SystemExit, match=named + r"test accuracy 0\.\d{4} here, 0\.\d{4} recorded"):
         main(["real-features", "--data", str(test_file), "--extractor", "classifier", "--classifier",
               str(tmp_path / WEIGHTS.name), "--classifier-test", str(test_file), "--n", "64",
               "--out", str(tmp_path / "wrong.pt")])

@@ -224,3 +224,30 @@ def test_the_metric_commands_require_an_extractor_of_their_own_kinds(tmp_path):
     with pytest.raises(SystemExit) as refused:
         main(["real-features", "--data", "d.pt", "--extractor", "toy", "--n", "5", "--out", "x.pt"])
     assert refused.value.code == 2  # argparse: toy is for point samples, which have no features
+
+
+def test_the_stand_in_writer_saves_the_same_random_inception(random_inception, tmp_path):
+    """gans.metrics.inception_stand_in (the GPU check's and the suite tests' stand-in) writes,
+    for seed 0, exactly this module's random network: every tensor of the state dict; another
+    seed draws other weights; the folder is made and no temporary file is left behind."""
+    from gans.metrics.inception_stand_in import write_random_inception
+
+    expected = torch.load(random_inception)
+    path = write_random_inception(tmp_path / "a" / "b" / "stand-in.pth")
+    assert path == tmp_path / "a" / "b" / "stand-in.pth"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["stand-in.pth"]
+    written = torch.load(path)
+    assert written.keys() == expected.keys()
+    assert all(torch.equal(written[k], expected[k]) for k in expected)
+    other = torch.load(write_random_inception(tmp_path / "seed1.pth", seed=1))
+    convs = [k for k in expected if k.endswith("conv.weight")]
+    assert convs and all(not torch.equal(other[k], expected[k]) for k in convs)
+    fan_in = expected[convs[0]][0].numel()
+    assert expected[convs[0]].std().item() == pytest.approx((2 / fan_in) ** 0.5, rel=0.1)
+
+
+def test_a_download_that_leaves_no_file_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights_module, "download_inception_weights", lambda destination: None)
+    with pytest.raises(WeightsError, match="does not exist") as error:
+        resolve_inception_weights(hub_dir=tmp_path)
+    assert tf_inception.URL_INCEPTION_V3 in str(error.value) and "--inception-weights" in str(error.value)

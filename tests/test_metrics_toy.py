@@ -124,3 +124,17 @@ def test_the_mixture_itself(dataset):
         assert out["modes_covered"] == len(mixture.modes)
         assert out["high_quality_share"] == pytest.approx(1 - math.exp(-4.5), abs=0.006)
         assert out["reverse_kl"] < 0.02
+
+
+def test_one_point_is_scored_and_misshapen_points_are_refused() -> None:
+    modes = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    veegan = toy_protocol("veegan")
+    one = toy_metrics(torch.tensor([[0.0, 0.0]]), modes, 0.1, veegan)
+    assert one["metrics"] == {"modes_covered": 1.0, "high_quality_share": 1.0,
+                              "reverse_kl": pytest.approx(math.log(2))}
+    assert one["per_mode"] == {"high_quality_count": [1, 0], "min_count": 1, "modes_total": 2}
+    for bad in (torch.zeros(3, 3), torch.zeros(3), torch.zeros(2, 3, 2)):
+        with pytest.raises(ValueError, match="points must be N x 2"):
+            toy_metrics(bad, modes, 0.1, veegan)
+    with pytest.raises(ValueError, match="no points to evaluate"):
+        toy_metrics(torch.zeros(0, 2), modes, 0.1, veegan)

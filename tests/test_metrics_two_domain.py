@@ -178,6 +178,7 @@ def test_evaluate_translation_end_to_end_with_the_held_out_inputs(work) -> None:
     scored = evaluate(work, floor, "translation-floor")
     assert scored["metrics"]["cycle_l1"] is None and scored["metrics"]["translation_accuracy"] > 0.9
     assert scored["protocol"]["two_domain"]["floor"] and scored["protocol"]["two_domain"]["cycles"] == []
+    assert scored["protocol"]["two_domain"]["pairs"] == [] and scored["protocol"]["two_domain"]["held_out_split"] is None
 
 
 def test_held_out_inputs_are_the_first_n_test_images_of_each_domain() -> None:

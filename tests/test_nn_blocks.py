@@ -1,10 +1,13 @@
-"""Shared blocks: the image pool (CycleGAN's history of fakes) and the least-squares losses."""
+"""Shared blocks: the image pool (CycleGAN's history of fakes), the least-squares losses and the
+portable dropout."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
+from gans.nn.dropout import PortableDropout, portable_dropout
 from gans.nn.losses import least_squares_discriminator_loss, least_squares_generator_loss
 from gans.nn.pool import ImagePool
 
@@ -63,3 +66,83 @@ def test_least_squares_losses_are_mse_against_1_and_0() -> None:
     assert least_squares_discriminator_loss(real, fake).item() == pytest.approx(0.5 * (0.125 + 2.0))
     assert least_squares_generator_loss(fake).item() == pytest.approx(0.5 * (1.0 + 1.0))
     assert least_squares_discriminator_loss(torch.ones(3), torch.zeros(3)).item() == 0.0
+
+
+def test_a_saved_pool_is_loaded_onto_the_device_asked_for() -> None:
+    pool = ImagePool(4)
+    pool.query(images(3, 0))
+    restored = ImagePool(4)
+    restored.load_state_dict(pool.state_dict(), device="meta")  # no data: placement only
+    assert len(restored) == 3 and all(image.device.type == "meta" for image in restored.images)
+    kept = ImagePool(4)
+    kept.load_state_dict(pool.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(kept.images, pool.images))
+
+
+# --------------------------------------------------------------------------- PortableDropout
+# nn.Dropout's contract with a mask drawn as `uniform < keep` from torch's own generator (the same
+# on every CPU vendor).
+def test_the_mask_is_uniform_below_keep_and_the_kept_units_are_scaled() -> None:
+    x = torch.rand(64, 32) + 0.5
+    torch.manual_seed(3)
+    out = portable_dropout(x, 0.25)
+    torch.manual_seed(3)
+    expected = x * (torch.rand(x.shape) < 0.75) / 0.75
+    assert torch.equal(out, expected)
+
+
+def test_the_drop_rate_and_the_mean_match_p() -> None:
+    x = torch.ones(400, 500)
+    torch.manual_seed(0)
+    out = portable_dropout(x, 0.3)
+    assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.005)
+    values = out.unique()
+    assert len(values) == 2 and values[0] == 0 and values[1].item() == pytest.approx(1 / 0.7)
+    assert out.mean().item() == pytest.approx(1.0, abs=0.01)
+
+
+def test_eval_mode_and_p_zero_pass_the_input_through_and_draw_nothing() -> None:
+    x = torch.randn(8, 5)
+    layer = PortableDropout(0.5).eval()
+    state = torch.get_rng_state()
+    assert layer(x) is x
+    assert portable_dropout(x, 0.5, training=False) is x
+    assert portable_dropout(x, 0.0) is x
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_the_module_masks_in_training_mode_like_the_function() -> None:
+    x = torch.rand(16, 10) + 1.0
+    layer = PortableDropout(0.5)
+    assert layer.training and layer.p == 0.5 and "p=0.5" in repr(layer)
+    torch.manual_seed(1)
+    out = layer(x)
+    torch.manual_seed(1)
+    assert torch.equal(out, portable_dropout(x, 0.5, training=True))
+    assert (out == 0).any() and torch.equal(out[out != 0], (x * 2)[out != 0])
+
+
+def test_the_same_seed_gives_the_same_mask_and_the_dtype_is_kept() -> None:
+    x = torch.ones(32, 32, dtype=torch.float64)
+    masks = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        masks.append(portable_dropout(x, 0.5))
+    assert torch.equal(masks[0], masks[1]) and masks[0].dtype == torch.float64
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+def test_a_probability_outside_0_1_is_refused(p: float) -> None:
+    with pytest.raises(ValueError, match=r"dropout probability must be in \[0, 1\)"):
+        PortableDropout(p)
+    with pytest.raises(ValueError, match=r"dropout probability must be in \[0, 1\)"):
+        portable_dropout(torch.ones(2), p)
+
+
+def test_its_gradient_flows_through_the_kept_units_only() -> None:
+    x = torch.ones(50, 20, requires_grad=True)
+    torch.manual_seed(2)
+    nn.Sequential(PortableDropout(0.4))(x).sum().backward()
+    kept = x.grad != 0
+    assert torch.allclose(x.grad[kept], torch.full_like(x.grad[kept], 1 / 0.6))
+    assert 0 < kept.float().mean().item() < 1

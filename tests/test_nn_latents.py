@@ -67,3 +67,32 @@ def test_a_threshold_no_draw_can_meet_stops_after_max_rounds() -> None:
     z = normal_latent(4, 4, torch.Generator().manual_seed(0))
     with pytest.raises(RuntimeError, match="after 3 rounds"):
         resample_beyond(z, 1e-12, torch.Generator().manual_seed(0), max_rounds=3)
+
+
+def test_the_priors_draw_on_the_device_asked_for() -> None:
+    """The meta device holds no data, so this checks the placement without a GPU."""
+    for prior in LATENT_PRIORS.values():
+        assert prior(3, 2, None, "meta").device.type == "meta"
+        assert prior(3, 2).device.type == "cpu"
+
+
+def test_redraws_keep_the_latents_dtype_and_draw_in_it() -> None:
+    """float64 latents are redrawn from float64 normals: the same values as the loop written out."""
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(200, 6, generator=g, dtype=torch.float64)
+    got = resample_beyond(z, 0.7, torch.Generator().manual_seed(5))
+    reference, g = z.clone(), torch.Generator().manual_seed(5)
+    while (outside := reference.abs() > 0.7).any():
+        reference[outside] = torch.randn(int(outside.sum()), generator=g, dtype=torch.float64)
+    assert got.dtype == torch.float64 and torch.equal(got, reference)
+
+
+def test_an_entry_exactly_at_the_threshold_is_kept() -> None:
+    z = torch.tensor([[0.5, -0.5, 0.25]])
+    assert torch.equal(resample_beyond(z, 0.5, torch.Generator().manual_seed(0)), z)
+
+
+def test_the_default_bound_on_rounds_is_100_000() -> None:
+    import inspect
+
+    assert inspect.signature(resample_beyond).parameters["max_rounds"].default == 100_000

@@ -38,3 +38,8 @@ def test_strength_zero_changes_nothing() -> None:
     net.weight.grad = torch.ones(4, 3)
     add_orthogonal_regularization_(net, 0.0)
     assert torch.equal(net.weight.grad, torch.ones(4, 3))
+
+
+def test_the_gradient_is_computed_on_the_weights_device() -> None:
+    weight = torch.empty(4, 3, 2, device="meta")  # no data: checks placement without a GPU
+    assert orthogonal_regularization_gradient(weight).device.type == "meta"

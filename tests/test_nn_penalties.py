@@ -41,9 +41,14 @@ def test_interpolates_lie_on_the_segment_at_one_uniform_draw_per_sample() -> Non
 
 def test_interpolates_keep_the_dtype_of_the_data() -> None:
     real, fake = torch.zeros(3, 4, dtype=torch.float64), torch.ones(3, 4, dtype=torch.float64)
+    torch.manual_seed(4)
     x_hat = interpolates(real, fake)
     assert x_hat.dtype == torch.float64
     assert torch.all((x_hat >= 0) & (x_hat <= 1)) and torch.all(x_hat == x_hat[:, :1])
+    torch.manual_seed(4)  # eps itself is drawn in float64, not drawn in float32 and widened
+    assert torch.equal(x_hat[:, 0], 1 - torch.rand(3, dtype=torch.float64))
+    meta = torch.empty(3, 4, device="meta")  # and on the data's device (meta: no GPU needed)
+    assert interpolates(meta, meta).device.type == "meta"
 
 
 def test_the_gradient_penalty_of_a_linear_critic_is_weight_times_the_squared_norm_gap() -> None:

@@ -41,6 +41,10 @@ def test_equalized_layers_compute_with_the_scaled_weight() -> None:
     assert torch.allclose(conv(x), expected, atol=1e-6)
     linear = EqualizedLinear(7, 2, gain=1.0)
     assert torch.allclose(linear(torch.eye(7)), (linear.weight / math.sqrt(7)).t(), atol=1e-6)
+    bare_linear, bare_conv = EqualizedLinear(7, 2, bias=False), EqualizedConv2d(3, 5, 1, bias=False)
+    assert bare_linear.bias is None and bare_conv.bias is None and bare_conv.padding == 0
+    assert torch.allclose(bare_linear(torch.eye(7)), (bare_linear.weight * math.sqrt(2 / 7)).t(), atol=1e-6)
+    assert torch.allclose(bare_conv(x), F.conv2d(x, bare_conv.weight * math.sqrt(2 / 3)), atol=1e-6)
 
 
 def test_lr_multiplier_scales_storage_up_and_run_time_down() -> None:
@@ -102,6 +106,7 @@ def test_nearest_upsample_and_average_pool_downsample() -> None:
     big = torch.randn(2, 1, 16, 16)
     assert torch.allclose(resize_to(big, 4), downsample2x(downsample2x(big)), atol=1e-6)
     assert torch.equal(resize_to(x, 8), upsample2x(upsample2x(x)))
+    assert resize_to(x, 2) is x  # already at the resolution: no resampling, no copy
 
 
 def test_blur_is_the_normalised_121_filter() -> None:
@@ -112,6 +117,7 @@ def test_blur_is_the_normalised_121_filter() -> None:
     assert torch.allclose(response, k[:, None] * k[None, :] / 16)
     flat = torch.full((1, 3, 6, 6), 0.7)
     assert torch.allclose(Blur()(flat)[:, :, 1:-1, 1:-1], flat[:, :, 1:-1, 1:-1])  # gain 1
+    assert "kernel" not in Blur().state_dict()  # a constant, not part of any checkpoint
 
 
 # --------------------------------------------------------------------------- growth
@@ -188,3 +194,52 @@ def test_a_two_resolution_schedule_fades_once_and_a_schedule_without_phases_star
     flat = GrowthSchedule(4, 16, stable_images=0, fade_images=0)
     assert flat.at(0) == GrowthPosition(4, 2, 1.0) and flat.at(500) == GrowthPosition(4, 2, 1.0)
     assert GrowthSchedule(8, 8, 10, 10).at(1000) == GrowthPosition(0, 0, 1.0)
+
+
+# --------------------------------------------------------------------------- edge cases
+def test_minibatch_stddev_groups_samples_by_index_mod_the_number_of_groups() -> None:
+    """Group 4 is the papers' default; with 8 samples, samples i and i + 2, i + 4, i + 6 share a
+    group (the official reshape), each getting its own group's statistic."""
+    assert MinibatchStdDev().group_size == 4
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 2, 2)
+    out = MinibatchStdDev(4)(x)[:, -1]
+    for g in range(2):
+        members = x[g::2]
+        expected = torch.sqrt(members.var(dim=0, unbiased=False) + 1e-8).mean()
+        assert torch.allclose(out[g::2], expected.expand(4, 2, 2), atol=1e-6)
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_the_normalisations_of_an_all_zero_input_stay_finite_zeros() -> None:
+    zeros = torch.zeros(2, 3, 4, 4)
+    assert torch.equal(pixel_norm(zeros), zeros) and torch.equal(instance_norm(zeros), zeros)
+
+
+def test_growth_state_holds_an_integer_level_and_lets_4x4_stand_alone() -> None:
+    state = GrowthState()
+    assert state.level.dtype == torch.long and state.get() == (0, 1.0)
+    state.set(0, 1.0)  # the 4x4 block alone, fully in
+    state.set(2, 0.25)
+    assert state.get() == (2, 0.25)
+    with pytest.raises(ValueError, match="nothing to fade in from"):
+        state.set(0, 0.5)
+
+
+def test_reals_at_alpha_1_are_only_resized() -> None:
+    x = torch.randn(2, 1, 8, 8)
+    same = blend_reals(x, 8, 1.0)
+    assert same is x
+    assert torch.equal(blend_reals(x, 4, 1.0), resize_to(x, 4))
+
+
+def test_a_schedule_ends_at_the_final_resolution_from_the_last_boundary_on() -> None:
+    schedule = GrowthSchedule(8, 32, stable_images=100, fade_images=50)  # 3 stages
+    end = 100 + 2 * 150  # stable 8, fade+stable 16, then 32 reached after its fade+stable
+    last = GrowthPosition(4, 2, 1.0)
+    assert schedule.at(end) == last and schedule.at(end + 1) == last and schedule.at(10**9) == last
+    assert schedule.at(end - 1) == GrowthPosition(4, 2, 1.0)  # stable at 32 px already
+    assert schedule.at(100 + 150 + 10) == GrowthPosition(3, 2, 10 / 50)  # fading in 32 px
+    for stable, fade in ((-1, 10), (10, -1)):
+        with pytest.raises(ValueError, match="phase lengths must be >= 0 images"):
+            GrowthSchedule(8, 32, stable, fade)

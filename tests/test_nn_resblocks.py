@@ -34,4 +34,8 @@ def test_discriminator_blocks_pool_and_shortcut_as_the_official_code() -> None:
 
     same = DiscriminatorBlock(4, 4, downsample=False)
     assert same.shortcut is None and same(x).shape == x.shape
+    pooled = DiscriminatorBlock(4, 4, downsample=True)  # pooling alone also takes a learned shortcut
+    assert isinstance(pooled.shortcut, torch.nn.Conv2d) and pooled.shortcut.kernel_size == (1, 1)
+    widened = DiscriminatorBlock(4, 6, downsample=False)  # and so does a change of width alone
+    assert isinstance(widened.shortcut, torch.nn.Conv2d)
     assert torch.allclose(same(x), same.conv2(torch.relu(same.conv1(torch.relu(x)))) + x, atol=1e-5)

@@ -61,3 +61,15 @@ def test_the_normalised_weight_is_the_raw_weight_over_its_largest_singular_value
     layer.eval()
     sigma = torch.linalg.matrix_norm(raw, ord=2)
     assert torch.allclose(layer.weight, raw / sigma, atol=1e-4)
+
+
+def test_a_parametrization_of_another_tensor_is_not_spectral_norm_of_the_weight() -> None:
+    from torch.nn.utils import parametrize
+
+    class Doubled(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 2 * x
+
+    layer = torch.nn.Linear(3, 3)
+    parametrize.register_parametrization(layer, "bias", Doubled())
+    assert not has_spectral_norm(layer)
