@@ -510,3 +510,39 @@ def test_the_command_claims_its_device_through_the_node_locks_it_was_given(
     with pytest.raises(_Claimed):
         args.func(args)
     assert asked == [("auto", "/locks/base", label)]
+
+
+def test_the_extractor_options_reach_the_weights_and_the_feature_pass(monkeypatch, tmp_path):
+    """Inception: the given file, its expected sha256 and the download switch reach the weights
+    resolver; the classifier's predictions run on the device asked for (the CPU by default)."""
+    from gans.metrics.extractors import ExtractorOptions, classifier_predictions
+
+    asked = []
+    monkeypatch.setattr(extractors_module, "resolve_inception_weights",
+                        lambda *args: asked.append(args) or "weights")
+    options = ExtractorOptions(inception_weights="w.pth", inception_sha256="ab" * 32, allow_download=False)
+    assert extractors_module.EXTRACTORS.get("inception-v3-compat").resolve_weights(options) == "weights"
+    assert asked == [("w.pth", "ab" * 32, False)]
+
+    devices = []
+    monkeypatch.setattr(extractors_module, "resolve", lambda name, options: ("extractor", "weights"))
+    monkeypatch.setattr(extractors_module, "extract_features", lambda extractor, weights, images, device:
+                        devices.append(device) or {"logits": torch.tensor([[0.1, 0.9], [0.8, 0.2]])})
+    assert torch.equal(classifier_predictions("c.pt", torch.zeros(2, 1, 4, 4)), torch.tensor([1, 0]))
+    classifier_predictions("c.pt", torch.zeros(2, 1, 4, 4), device="meta")
+    assert devices == ["cpu", "meta"]
+
+
+def test_class_predictions_under_inception_run_on_the_evaluation_device(monkeypatch):
+    from gans.metrics.extractors import ExtractorOptions
+
+    calls = []
+    monkeypatch.setattr(extractors_module, "classifier_predictions",
+                        lambda path, images, device="cpu": calls.append((path, device)) or "labels")
+    options = ExtractorOptions(classifier="c.pt")
+    logits, images = torch.zeros(2, 3), torch.zeros(2)
+    assert _predicted_labels("inception-v3-compat", logits, options, images, "meta") == "labels"
+    assert calls == [("c.pt", "meta")]
+    assert _predicted_labels("inception-v3-compat", logits, ExtractorOptions(), images, "cpu") is None
+    assert torch.equal(_predicted_labels("classifier", torch.tensor([[0.0, 1.0]]), options, None, "cpu"),
+                       torch.tensor([1]))

@@ -83,6 +83,8 @@ def test_domains_are_data_with_symbolic_class_counts():
     assert registry.get("kid_mean").domain.contains(-0.02)  # an unbiased estimate can dip below 0
     with pytest.raises(ValueError, match="number of classes"):
         registry.get("modes_covered").domain.bounds()
+    both_in_k = registry.Domain(registry.LOG_NUM_CLASSES, registry.NUM_CLASSES)
+    assert both_in_k.bounds(num_classes=4) == (pytest.approx(math.log(4)), 4.0)
     with pytest.raises(KeyError, match="unknown metric 'fidd'"):
         registry.get("fidd")
 
