@@ -197,3 +197,61 @@ def test_without_a_classifier_a_class_task_has_no_translation_accuracy() -> None
     assert scored == {"metrics": {"translation_accuracy": None}, "details": {"translation_accuracy": {}}}
     floor = task_metrics({"a": a, "b": a}, coupled, sneaker_boot, lambda name: torch.full((4,), 9), floor=True)
     assert floor["metrics"] == {"translation_accuracy": 1.0}
+
+
+def test_class_metrics_under_another_extractor_need_the_classifier(work, monkeypatch) -> None:
+    """Under Inception (stood in here: its features are random, its weights none), the translation's
+    class metrics come from the domain classifier when one is given, on the evaluation device,
+    and are left out without one; the record keeps its layout and the timing adds up."""
+    from types import SimpleNamespace
+
+    import gans.metrics.evaluate as evaluate_module
+    import gans.metrics.extractors as extractors_module
+    from gans.metrics.extractors import ExtractorOptions
+    from gans.metrics.two_domain import evaluate_two_domain
+
+    test = torch.load(work["test"], weights_only=False)
+    references = {d: torch.load(work["root"] / f"sneaker-boot-{d}.pt", weights_only=False) for d in "ab"}
+    inputs = held_out_inputs(DOMAIN_TASKS.get("sneaker-boot"), test, 10_000)
+    n = min(len(inputs["source"]), len(inputs["source_b"]))
+    sneakers, boots = inputs["source"][:n], inputs["source_b"][:n]
+    samples = record("translation", "sneaker-boot", {"translated": boots, "reconstructed": sneakers,
+                                                     "reverse_translated": sneakers,
+                                                     "reverse_reconstructed": boots})
+    dim = references["a"]["features"].shape[1]
+    monkeypatch.setattr(evaluate_module, "evaluate_images", lambda *args: {
+        "status": "completed", "metrics": {}, "protocol": {},
+        "timing": {"total_s": 0.0, "feature_extraction_s": 0.0}})
+    monkeypatch.setattr(extractors_module, "resolve",
+                        lambda name, options: (SimpleNamespace(name="inception-v3-compat"), None))
+    monkeypatch.setattr(extractors_module, "extract_features", lambda extractor, weights, images, device: {
+        "features": torch.randn(len(images), dim, dtype=torch.float64), "logits": torch.zeros(len(images), 3)})
+    asked = []
+
+    def predicted(name, logits, options, images, device):
+        asked.append((name, options.classifier, len(images), device))
+        return torch.full((len(images),), 9)  # every translation judged a boot
+
+    monkeypatch.setattr(evaluate_module, "_predicted_labels", predicted)
+    without = evaluate_two_domain(samples, references, "inception-v3-compat", ExtractorOptions(), test, "meta")
+    assert without["metrics"]["translation_accuracy"] is None and asked == []
+    scored = evaluate_two_domain(samples, references, "inception-v3-compat", ExtractorOptions(classifier="c.pt"),
+                                 test, "meta")
+    assert asked and all(call == ("inception-v3-compat", "c.pt", n, "meta") for call in asked)
+    assert scored["metrics"]["translation_accuracy"] is not None
+    for result in (without, scored):
+        metrics = result["metrics"]
+        assert isinstance(metrics["fid_reverse_translated"], float)
+        assert isinstance(metrics["kid_reverse_translated"], float)
+        assert isinstance(result["two_domain"], dict)
+        protocol = result["protocol"]["two_domain"]
+        assert set(protocol) == {"task", "domain_task", "floor", "primary_output", "output_domains",
+                                 "references", "pairs", "cycles", "pair_threshold", "l1_scale",
+                                 "target_class", "held_out_split"}
+        assert protocol["output_domains"] == dict(TASKS.get("translation").output_domains)
+        assert protocol["cycles"] == [list(c) for c in TASKS.get("translation").cycles] != []
+        assert {d: set(r) for d, r in protocol["references"].items()} == {
+            d: {"n_real", "split", "data_sha256"} for d in "ab"}
+        assert protocol["references"]["b"]["data_sha256"] == references["b"]["data_sha256"]
+        timing = result["timing"]
+        assert 0.0 < timing["feature_extraction_s"] <= timing["total_s"] < 120.0
