@@ -83,6 +83,12 @@ def test_real_features_file(work):
     assert real["extractor_sha256"] == tensors_sha256(work["cls"])
     assert (real["n"], real["split"], real["data_sha256"]) == (N_REAL, "test", prepared["sha256"])
     assert real["subset_seed"] == REAL_SUBSET_SEED == 0  # a subset: the seed that drew it is recorded
+    assert set(real) == {"kind", "dataset", "split", "data_sha256", "num_classes", "extractor",
+                         "extractor_sha256", "extractor_version", "extractor_accuracy",
+                         "extractor_accuracy_checked", "feature_layer", "logits_layer", "n", "subset_seed",
+                         "indices", "features", "logits", "labels", "mu", "sigma", "feature_dim", "timing"}
+    assert (real["num_classes"], real["feature_layer"], real["logits_layer"]) == (10, "penultimate", "logits")
+    assert 0.0 <= real["timing"]["extraction_s"] < 60.0
 
 
 def test_real_features_of_the_whole_split_record_no_subset_seed(work, tmp_path):
@@ -151,6 +157,22 @@ def test_evaluate_conditional_images(work):
     honest = evaluate(work, samples_record(images, labels, model="cgan"), "cond-honest")
     assert honest["metrics"]["class_accuracy"] > 0.95
     assert honest["metrics"]["intra_fid"] < record["metrics"]["intra_fid"]
+    real = torch.load(work["real"], weights_only=False)
+    assert per_class["n_real"] == {str(c): int((real["labels"] == c).sum()) for c in asked.unique().tolist()}
+    assert record["protocol"]["conditional"] is True
+
+
+def test_the_record_names_the_real_split_the_extractor_and_the_samples_quantization(work):
+    images = pattern_images(N_FAKE, seed=5)[0]
+    plain = evaluate(work, samples_record(images), "quantization-default")
+    protocol = plain["protocol"]
+    assert (protocol["real_split"], protocol["extractor"], protocol["conditional"]) == ("test", "classifier", False)
+    assert protocol["quantization"] == evaluate_module.QUANTIZATION_RULE
+    told = evaluate(work, samples_record(images) | {"quantization": "as the samples file says"}, "quantization-told")
+    assert told["protocol"]["quantization"] == "as the samples file says"
+    assert told["metrics"] == plain["metrics"]
+    timing = plain["timing"]
+    assert 0.0 < timing["feature_extraction_s"] <= timing["total_s"] < 60.0
 
 
 def test_evaluate_diverged_images(work):
