@@ -200,6 +200,16 @@ def test_evaluate_points(work, ring):
     assert record["protocol"]["extractor"] == "toy" and set(record["protocol"]) >= PROTOCOL_KEYS
 
 
+def test_evaluate_scores_points_under_the_protocol_named_on_the_command_line(work, ring, tmp_path):
+    points = ring["record"]["modes"][torch.arange(2500) % 8]
+    torch.save(samples_record(points, kind="points", dataset="ring-8"), tmp_path / "points.pt")
+    assert main(["evaluate", "--samples", str(tmp_path / "points.pt"), "--real", str(ring["path"]),
+                 "--extractor", "toy", "--toy-protocol", "veegan", "--out", str(tmp_path / "m.json")]) == 0
+    record = json.loads((tmp_path / "m.json").read_text())
+    assert record["protocol"]["toy_protocol"] == "veegan" and record["metrics"]["modes_covered"] == 8.0
+    assert 0.0 <= record["timing"]["total_s"] < 60.0
+
+
 def test_evaluate_diverged_points(work, ring):
     record = evaluate(work, samples_record(torch.zeros(0, 2), status="diverged", kind="points",
                                            dataset="ring-8"), "toy-diverged", "toy", ring["path"])
@@ -504,34 +514,30 @@ def test_repeatable_options_collect_every_value() -> None:
     assert parsed("train-classifier", argv)["overrides"] == ["epochs=2", "lr=0.1"]
 
 
-class _Claimed(Exception):
-    """Raised by the stand-in job_device once it has seen what the command asked for."""
-
-
 @pytest.mark.parametrize("command, label", [("real-features", "[real-features]"),
                                             ("evaluate", "[evaluate]")])
 def test_the_command_claims_its_device_through_the_node_locks_it_was_given(
         command: str, label: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """--device and --gpu-lock-dir reach gans.gpu_lock.job_device (which picks a free GPU under
-    that lock base), with the command's label; nothing else runs before the device is chosen."""
+    that lock base), with the command's label, and the work runs on the device it hands back."""
     from contextlib import contextmanager
 
     import gans.metrics.commands as commands
 
-    asked = []
+    asked, ran_on = [], []
 
     @contextmanager
     def claim(device, lock_dir, label):
         asked.append((device, lock_dir, label))
-        raise _Claimed
-        yield  # pragma: no cover
+        yield "cuda:7"
 
     monkeypatch.setattr(commands, "job_device", claim)
+    work = {"real-features": "_real_features", "evaluate": "_evaluate"}[command]
+    monkeypatch.setattr(commands, work, lambda args: ran_on.append(args.device) or 0)
     args = build_parser().parse_args([command, *MINIMAL[command][0], "--device", "auto",
                                       "--gpu-lock-dir", "/locks/base"])
-    with pytest.raises(_Claimed):
-        args.func(args)
-    assert asked == [("auto", "/locks/base", label)]
+    assert args.func(args) == 0
+    assert asked == [("auto", "/locks/base", label)] and ran_on == ["cuda:7"]
 
 
 def test_the_extractor_options_reach_the_weights_and_the_feature_pass(monkeypatch, tmp_path):

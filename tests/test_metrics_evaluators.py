@@ -166,3 +166,28 @@ def test_the_cpu_capability_names_torchs_kernels_and_the_cpu():
     capability = cpu_capability()
     assert capability.startswith(torch.backends.cpu.get_cpu_capability() + " (") and capability.endswith(")")
     assert len(capability) > len(torch.backends.cpu.get_cpu_capability()) + 3
+
+
+def test_the_cpu_capability_names_the_cpu_or_else_the_machine(monkeypatch):
+    import platform
+
+    import gans.metrics.evaluators as evaluators
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    monkeypatch.setattr(evaluators, "cpu_model", lambda: "Example CPU 9000")
+    assert evaluators.cpu_capability() == f"{capability} (Example CPU 9000)"
+    monkeypatch.setattr(evaluators, "cpu_model", lambda: "unknown")
+    assert evaluators.cpu_capability() == f"{capability} ({platform.machine()})"
+
+
+def test_the_weights_hash_is_of_the_state_dict_however_it_is_wrapped(tmp_path):
+    from gans.metrics.weights import tensors_sha256
+
+    state = {"w": torch.arange(6.0).view(2, 3), "b": torch.zeros(2)}
+    torch.save(state, tmp_path / "plain.pt")
+    torch.save({"state_dict": state, "info": {"epochs": 2}}, tmp_path / "wrapped.pt")
+    torch.save({"state_dict": {"w": torch.ones(1)}}, tmp_path / "other.pt")
+    assert tensors_sha256(tmp_path / "plain.pt") == tensors_sha256(tmp_path / "wrapped.pt")
+    assert tensors_sha256(tmp_path / "other.pt") != tensors_sha256(tmp_path / "plain.pt")
+    torch.save([torch.ones(2)], tmp_path / "list.pt")  # not a dict: hashed as it is
+    assert len(tensors_sha256(tmp_path / "list.pt")) == 64
