@@ -180,3 +180,16 @@ def test_statistics_whose_covariance_does_not_fit_the_mean_are_refused():
         frechet_distance(np.zeros(3), np.eye(4), np.zeros(3), np.eye(4))
     with pytest.raises(ValueError, match="statistics do not match"):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), np.eye(4))
+
+
+def test_the_eigh_route_drops_numerically_null_directions_and_clamps_negative_eigenvalues() -> None:
+    """Directions of S1 at or below len(w) * eps of its largest eigenvalue are dropped (they are
+    rounding); a tiny-scale S1 keeps all of its directions; a slightly negative eigenvalue of the
+    inner product (rounding again) counts as 0."""
+    from gans.metrics.frechet import _trace_sqrt_product_eigh
+
+    assert _trace_sqrt_product_eigh(np.diag([1.0, 3e-16]), np.eye(2)) == 1.0  # 3e-16 <= 2 * eps
+    assert _trace_sqrt_product_eigh(np.diag([1.0, 1e-6]), np.eye(2)) == pytest.approx(1.0 + 1e-3, rel=1e-12)
+    tiny = 1e-20 * np.eye(3)
+    assert _trace_sqrt_product_eigh(tiny, tiny) == pytest.approx(3e-20, rel=1e-9)
+    assert _trace_sqrt_product_eigh(np.eye(2), np.diag([1.0, -1e-12])) == 1.0
