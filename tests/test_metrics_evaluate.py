@@ -540,16 +540,16 @@ def test_the_command_claims_its_device_through_the_node_locks_it_was_given(
     assert asked == [("auto", "/locks/base", label)] and ran_on == ["cuda:7"]
 
 
-def test_the_extractor_options_reach_the_weights_and_the_feature_pass(monkeypatch, tmp_path):
+def test_the_extractor_options_reach_the_weights_and_the_feature_pass(monkeypatch):
     """Inception: the given file, its expected sha256 and the download switch reach the weights
     resolver; the classifier's predictions run on the device asked for (the CPU by default)."""
-    from gans.metrics.extractors import ExtractorOptions, classifier_predictions
+    from gans.metrics.extractors import classifier_predictions
 
     asked = []
     monkeypatch.setattr(extractors_module, "resolve_inception_weights",
                         lambda *args: asked.append(args) or "weights")
     options = ExtractorOptions(inception_weights="w.pth", inception_sha256="ab" * 32, allow_download=False)
-    assert extractors_module.EXTRACTORS.get("inception-v3-compat").resolve_weights(options) == "weights"
+    assert EXTRACTORS.get("inception-v3-compat").resolve_weights(options) == "weights"
     assert asked == [("w.pth", "ab" * 32, False)]
 
     devices = []
@@ -562,8 +562,6 @@ def test_the_extractor_options_reach_the_weights_and_the_feature_pass(monkeypatc
 
 
 def test_class_predictions_under_inception_run_on_the_evaluation_device(monkeypatch):
-    from gans.metrics.extractors import ExtractorOptions
-
     calls = []
     monkeypatch.setattr(extractors_module, "classifier_predictions",
                         lambda path, images, device="cpu": calls.append((path, device)) or "labels")
