@@ -428,3 +428,127 @@ def test_the_classifier_extractor_registers_itself_once(monkeypatch) -> None:
     register_with_torch_fidelity()
     assert FEATURE_EXTRACTORS_REGISTRY["classifier"] is ClassifierFeatureExtractor
     register_with_torch_fidelity()  # a second call is a no-op, not torch-fidelity's refusal
+
+
+def test_freeze_writes_a_card_that_loads_as_the_frozen_evaluator(pattern_files, trained, tmp_path, capsys):
+    """`--freeze NAME` is how the shipped evaluator was made: the weights record its name, the
+    card beside them says what it is (and names the hash tensors_sha256 only), and the card
+    loads back as a frozen evaluator whose hash checks."""
+    from gans.metrics.evaluators import CARD_KIND, card_path, checked_evaluator, read_card
+
+    weights = tmp_path / "frozen-v9.pt"
+    argv = ["train-classifier", "--train", str(pattern_files[0]), "--test", str(pattern_files[1]),
+            "--seed", "0", "--epochs", "2", "--out", str(weights), "--freeze", "patterns-v9"]
+    with pytest.raises(SystemExit, match="the card must be"):  # a card elsewhere could be lost
+        main(argv + ["--info", str(tmp_path / "elsewhere.json")])
+    assert list(tmp_path.iterdir()) == []
+    capsys.readouterr()
+    assert main(argv + ["--info", str(card_path(weights))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("epoch 2/2" in line for line in lines)  # the training's own progress is shown ...
+    assert all(line.startswith("[train-classifier] ") for line in lines)  # ... under the command's name
+
+    card = read_card(weights)
+    assert card is not None and card["kind"] == CARD_KIND
+    assert (card["name"], card["version"], card["weights_file"]) == ("patterns-v9", "domain-cnn-v2",
+                                                                      "frozen-v9.pt")
+    assert "sha256" not in card and card["tensors_sha256"] == tensors_sha256(weights)
+    assert set(card["timing"]) == {"train_s"}
+    # the same seed and recipe as the unfrozen `trained`: the same weights, only named
+    assert card["tensors_sha256"] == json.loads((trained / "cls.json").read_text())["sha256"]
+    record = torch.load(weights, weights_only=True)
+    assert record["evaluator"] == "patterns-v9"
+    assert checked_evaluator(weights, record, tensors_sha256(weights)) == card
+
+
+def test_an_accuracy_exactly_at_the_floor_passes(pattern_files, trained, tmp_path):
+    """The floor is a minimum: a classifier that reaches it exactly is accepted."""
+    accuracy = json.loads((trained / "cls.json").read_text())["test_accuracy"]
+    assert main(train_cli(pattern_files, tmp_path, 0, "--min-accuracy", repr(accuracy))) == 0
+    assert json.loads((tmp_path / "cls.json").read_text())["test_accuracy"] == accuracy
+
+
+def test_pattern_backgrounds_use_the_whole_dark_range_and_bars_every_jitter() -> None:
+    """The background is uniform on 0..59 (black included), a bar's offset from its nominal row or
+    column is each of -1, 0 and +1, and the seed defaults to 0."""
+    images, labels = pattern_images(300, seed=0)
+    background = images[images != 230]
+    assert int(background.min()) == 0 and int(background.max()) == 59
+    spacing = 32 // 6  # 5 classes per orientation
+    offsets = set()
+    for image, label in zip(images, labels):
+        c, bright = int(label), image[0] == 230
+        lines = (bright.any(1) if c < 5 else bright.any(0)).nonzero().view(-1)
+        offsets.add(int(lines[0]) - (spacing * (c % 5 + 1) - 1))
+    assert offsets == {-1, 0, 1}
+    assert torch.equal(pattern_images(300)[0], images)
+
+
+def test_one_image_has_features_and_the_extractor_is_frozen_in_eval_mode(trained) -> None:
+    from gans.metrics.extractors import ExtractorOptions, extract_features, resolve
+
+    extractor, weights = resolve("classifier", ExtractorOptions(classifier=str(trained / "cls.pt")))
+    out = extract_features(extractor, weights, pattern_images(1, seed=9)[0])
+    assert out["features"].shape == (1, 128) and out["logits"].shape == (1, 10)
+    with pytest.raises(ValueError, match="no images"):
+        extract_features(extractor, weights, pattern_images(1, seed=9)[0][:0])
+    module = ClassifierFeatureExtractor("classifier", ["penultimate"],
+                                        feature_extractor_weights_path=str(trained / "cls.pt"))
+    assert not any(p.requires_grad for p in module.parameters()) and not module.training
+
+
+def test_a_recipe_by_name_with_keyword_overrides_sets_the_training_and_its_record() -> None:
+    """train_classifier(recipe="v1", epochs=, batch_size=, lr=): the named recipe with those three
+    fields replaced; the architecture is sized from the data (16 px here)."""
+    train = prepared_split(*pattern_images(48, resolution=16, seed=0), "train")
+    test = prepared_split(*pattern_images(20, resolution=16, seed=1), "test")
+    trained = train_classifier(train, test, seed=0, recipe="v1", epochs=1, batch_size=24, lr=3e-3)
+    assert trained.recipe == RECIPES.get("v1").overridden({"epochs": 1, "batch_size": 24, "lr": 3e-3})
+    assert (trained.model.arch.resolution, trained.model.arch.channels, trained.epochs) == (16, 1, 1)
+    assert len(trained.epoch_losses) == 1
+
+
+def test_the_schedule_spans_every_step_of_every_epoch(monkeypatch) -> None:
+    """64 images in batches of 48 are 2 steps an epoch (the last batch partial): 2 epochs, 4 steps."""
+    from gans.metrics import classifier as classifier_module
+
+    spans = []
+    real_schedule = classifier_module._schedule
+    monkeypatch.setattr(classifier_module, "_schedule",
+                        lambda recipe, total_steps: spans.append(total_steps) or real_schedule(recipe, total_steps))
+    train, test = tiny_splits()
+    train_classifier(train, test, recipe=RECIPES.get("v1").overridden({"epochs": 2, "batch_size": 48}))
+    assert spans == [4] and isinstance(spans[0], int)
+
+
+@pytest.mark.parametrize("augment, shift, flips", [("none", 0, False), ("shift", 2, False),
+                                                   ("flip", 0, True), ("flip-shift", 2, True)])
+def test_the_augmentation_named_by_the_recipe_is_the_one_applied(monkeypatch, augment, shift, flips) -> None:
+    from gans.metrics import classifier as classifier_module
+
+    shifts, flipped_batches = [], []
+    def fake_shift(images, s, g):  # both draw from the seeded order generator
+        assert isinstance(g, torch.Generator)
+        return shifts.append(s) or images
+
+    def fake_flip(images, g):
+        assert isinstance(g, torch.Generator)
+        return flipped_batches.append(len(images)) or images
+
+    monkeypatch.setattr(classifier_module, "shifted", fake_shift)
+    monkeypatch.setattr(classifier_module, "flipped", fake_flip)
+    train, test = tiny_splits()
+    recipe = RECIPES.get("v1").overridden({"epochs": 1, "batch_size": 32, "augment": augment, "shift": 2})
+    train_classifier(train, test, recipe=recipe)
+    assert shifts == [shift, shift]  # one call per batch, with the recipe's shift or none
+    assert flipped_batches == ([32, 32] if flips else [])
+
+
+def test_features_of_float_images_in_minus_one_one_equal_those_of_their_uint8_form(trained) -> None:
+    from gans.metrics.classifier import features_of
+    from gans.quantize import uint8_to_float
+
+    model, _ = load_classifier(trained / "cls.pt")
+    images = pattern_images(8, seed=6)[0]
+    assert torch.equal(features_of(model, uint8_to_float(images)), features_of(model, images))
+    assert torch.equal(features_of(model, uint8_to_float(images).double()), features_of(model, images))

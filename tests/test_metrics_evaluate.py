@@ -572,3 +572,167 @@ def test_class_predictions_under_inception_run_on_the_evaluation_device(monkeypa
     assert _predicted_labels("inception-v3-compat", logits, ExtractorOptions(), images, "cpu") is None
     assert torch.equal(_predicted_labels("classifier", torch.tensor([[0.0, 1.0]]), options, None, "cpu"),
                        torch.tensor([1]))
+
+
+class FakeExtraction:
+    """Stands in for the feature pass of evaluate_images / compute_real_features: it records what
+    reaches the extractor and hands back fixed features, so the bookkeeping around it is tested
+    alone, against a clock that ticks 1 s per reading."""
+
+    def __init__(self, monkeypatch, keep_real_logits: bool = True) -> None:
+        from types import SimpleNamespace
+
+        self.calls: list[tuple] = []
+        self.extractor = SimpleNamespace(name="classifier", feature_layer="penultimate",
+                                         logits_layer="logits", keep_real_logits=keep_real_logits)
+        self.weights = SimpleNamespace(sha256="ab" * 32, version="v9", recorded_accuracy=0.9)
+        ticks = iter(range(100, 1000))
+        monkeypatch.setattr(evaluate_module, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+        monkeypatch.setattr(extractors_module, "resolve", lambda name, options: (self.extractor, self.weights))
+        monkeypatch.setattr(extractors_module, "extract_features", self.extract)
+
+    def extract(self, extractor, weights, images, device):
+        self.calls.append(("extract", len(images), device))
+        generator = torch.Generator().manual_seed(len(images))
+        return {"features": torch.randn(len(images), 4, generator=generator, dtype=torch.float64),
+                "logits": torch.randn(len(images), 10, generator=generator)}
+
+    def real(self, n: int = 40) -> dict:
+        features = torch.randn(n, 4, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+        mu, sigma = feature_statistics(features)
+        return {"kind": "real-features", "dataset": "patterns", "extractor": "classifier",
+                "extractor_sha256": self.weights.sha256, "features": features, "labels": torch.arange(n) % 10,
+                "mu": torch.from_numpy(mu), "sigma": torch.from_numpy(sigma), "n": n, "split": "test",
+                "feature_dim": 4, "data_sha256": "cd" * 32, "feature_layer": "penultimate"}
+
+
+def test_evaluate_images_hands_its_device_and_settings_on_and_times_both_feature_passes(monkeypatch):
+    fake = FakeExtraction(monkeypatch)
+    settings_seen, predicted_args = [], []
+    monkeypatch.setattr(evaluate_module, "image_metrics",
+                        lambda *args: settings_seen.append(args[-1]) or {"fid": 1.0})
+    monkeypatch.setattr(evaluate_module, "_predicted_labels",
+                        lambda *args: predicted_args.append(args) or args[1].argmax(1))
+    images, labels = pattern_images(20, seed=2)
+    options, settings = ExtractorOptions(classifier="c.pt"), MetricSettings(prc_k=4)
+    record = evaluate_module.evaluate_images(samples_record(images, labels), fake.real(), "classifier",
+                                             options, device="meta", settings=settings)
+    assert fake.calls == [("extract", 20, "meta")] and settings_seen == [settings]
+    (name, logits, options_seen, images_seen, device), = predicted_args
+    assert (name, options_seen, device) == ("classifier", options, "meta") and images_seen is images
+    assert logits.shape == (20, 10)
+    # clock readings: start 100; fake features 101 -> 102; class predictions 103 -> 104; end 105
+    assert record["timing"] == {"total_s": 5.0, "feature_extraction_s": 2.0}
+
+    evaluate_module.evaluate_images(samples_record(images), fake.real(), "classifier", options)
+    assert fake.calls[-1] == ("extract", 20, "cpu")  # the default device
+
+    one = evaluate_module.evaluate_images(samples_record(images[:1]), fake.real(), "classifier", options)
+    assert one["status"] == "completed" and one["metrics"]["fid"] == 1.0  # one sample is still samples
+    empty = evaluate_module.evaluate_images(samples_record(images[:0], status="diverged"), fake.real(),
+                                            "classifier", options)
+    assert empty["timing"]["feature_extraction_s"] == 0.0 and empty["timing"]["total_s"] == 1.0
+
+
+def test_real_features_keep_logits_only_where_the_extractor_says_and_run_on_the_given_device(monkeypatch):
+    split = prepared_split(*pattern_images(30, seed=1), "test")
+    fake = FakeExtraction(monkeypatch, keep_real_logits=True)
+    kept = evaluate_module.compute_real_features(split, "classifier", ExtractorOptions(), 30, device="meta")
+    assert fake.calls == [("extract", 30, "meta")] and kept["logits"].shape == (30, 10)
+    assert kept["timing"] == {"extraction_s": 1.0}
+    fake = FakeExtraction(monkeypatch, keep_real_logits=False)
+    dropped = evaluate_module.compute_real_features(split, "classifier", ExtractorOptions(), 30)
+    assert fake.calls == [("extract", 30, "cpu")] and dropped["logits"] is None
+
+
+def test_real_features_say_whether_the_classifier_accuracy_was_measured_again(work, tmp_path, capsys):
+    base = ["real-features", "--data", str(work["test"]), "--extractor", "classifier",
+            "--classifier", str(work["cls"]), "--n", "50"]
+    assert main(base + ["--out", str(tmp_path / "checked.pt"), "--classifier-test", str(work["test"])]) == 0
+    assert "(measured and checked)" in capsys.readouterr().out
+    assert main(base + ["--out", str(tmp_path / "recorded.pt")]) == 0
+    assert "(recorded, not re-checked)" in capsys.readouterr().out
+
+
+def test_two_domain_evaluate_reads_each_domain_reference_and_hands_on_the_device(monkeypatch, tmp_path):
+    """--domain-real DOMAIN=PATH splits at the first '=' (a path may hold one); without
+    --source-data (a floor) no held-out split is loaded; the device reaches the evaluation."""
+    from argparse import Namespace
+
+    from gans.metrics import commands as commands_module
+    from gans.metrics import two_domain as two_domain_module
+
+    calls = []
+    monkeypatch.setattr(two_domain_module, "evaluate_two_domain",
+                        lambda samples, references, extractor, options, prepared_test, device:
+                        calls.append((references, prepared_test, device)) or "record")
+    path = tmp_path / "x=y" / "b.pt"
+    path.parent.mkdir()
+    torch.save({"domain": "b", "mu": torch.zeros(2)}, path)
+    args = Namespace(domain_real=[f"b={path}"], source_data=None, extractor="classifier", classifier=None,
+                     inception_weights=None, inception_sha256=None, no_download=True, device="meta")
+    assert commands_module._evaluate_two_domain({}, {"domain": "a"}, args) == "record"
+    (references, prepared_test, device), = calls
+    assert references["a"] == {"domain": "a"} and references["b"]["domain"] == "b"
+    assert prepared_test is None and device == "meta"
+
+
+def test_a_gpu_device_reaches_torch_fidelitys_feature_pass(monkeypatch):
+    """On a GPU the extraction asks torch-fidelity for CUDA, in the extractor's options and in the
+    dataset pass (torch-fidelity itself faked: this machine may have no GPU)."""
+    seen = {}
+    monkeypatch.setattr(extractors_module, "create_feature_extractor",
+                        lambda name, layers, **options: seen.setdefault("options", options) and "module")
+    monkeypatch.setattr(extractors_module, "get_featuresdict_from_dataset",
+                        lambda dataset, module, batch_size, cuda, save_cpu_ram, verbose:
+                        seen.setdefault("pass", (cuda, save_cpu_ram, verbose))
+                        and {"penultimate": torch.zeros(len(dataset), 3), "logits": torch.zeros(len(dataset), 2)})
+    extractor = EXTRACTORS.get("classifier")
+    weights = type("Weights", (), {"path": Path("c.pt")})()
+    out = extract_features(extractor, weights, torch.zeros(2, 1, 32, 32, dtype=torch.uint8), "cuda:1")
+    assert seen["options"]["cuda"] is True and seen["pass"] == (True, True, False)
+    assert out["features"].shape == (2, 3)
+
+
+def test_a_missing_classifier_file_says_how_to_make_one_and_which_option_names_it(tmp_path):
+    from gans.metrics.weights import WeightsError
+
+    missing = tmp_path / "cls.pt"
+    with pytest.raises(WeightsError) as error:
+        resolve("classifier", ExtractorOptions(classifier=str(missing)))
+    assert str(error.value) == (f"weights file {missing} does not exist. Train it with `python -m gans "
+                                f"train-classifier`. Put the file at {missing}, or point --classifier at where it is.")
+
+
+def test_the_command_line_extractor_options_reach_the_extractor():
+    from argparse import Namespace
+
+    from gans.metrics.commands import _extractor_options
+
+    args = Namespace(classifier="c.pt", inception_weights="w.pth", inception_sha256="ab" * 32, no_download=True)
+    assert _extractor_options(args) == ExtractorOptions(classifier="c.pt", inception_weights="w.pth",
+                                                        inception_sha256="ab" * 32, allow_download=False)
+    assert _extractor_options(Namespace(**{**vars(args), "no_download": False})).allow_download is True
+
+
+def test_evaluate_hands_its_device_on_and_prints_the_metrics_it_has(monkeypatch, tmp_path, capsys):
+    from argparse import Namespace
+
+    from gans.metrics.commands import _evaluate
+
+    devices = []
+    monkeypatch.setattr(evaluate_module, "evaluate_images", lambda samples, real, extractor, options, device:
+                        devices.append(device) or {"status": "completed", "timing": {},
+                                                   "metrics": {"fid": 12.345678, "kid": None, "is_mean": 2.0}})
+    torch.save(samples_record(torch.zeros(2, 1, 4, 4, dtype=torch.uint8)), tmp_path / "s.pt")
+    torch.save({"kind": "real-features"}, tmp_path / "r.pt")
+    args = Namespace(samples=tmp_path / "s.pt", real=tmp_path / "r.pt", extractor="classifier",
+                     out=tmp_path / "m.json", device="meta", **{k: v for k, v in EXTRACTOR_DEFAULTS.items()
+                                                                if k not in ("device", "gpu_lock_dir", "threads")})
+    assert _evaluate(args) == 0 and devices == ["meta"]
+    assert f"[evaluate] completed: fid 12.35, is_mean 2 -> {tmp_path / 'm.json'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", sorted(MINIMAL))
+def test_the_thread_count_is_read_as_a_number(command: str) -> None:
+    assert parsed(command, [*MINIMAL[command][0], "--threads", "2"])["threads"] == 2

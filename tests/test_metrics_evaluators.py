@@ -191,3 +191,12 @@ def test_the_weights_hash_is_of_the_state_dict_however_it_is_wrapped(tmp_path):
     assert tensors_sha256(tmp_path / "other.pt") != tensors_sha256(tmp_path / "plain.pt")
     torch.save([torch.ones(2)], tmp_path / "list.pt")  # not a dict: hashed as it is
     assert len(tensors_sha256(tmp_path / "list.pt")) == 64
+
+
+def test_an_accuracy_off_by_exactly_the_tolerance_is_accepted() -> None:
+    from gans.metrics.evaluators import ACCURACY_TOLERANCE, EvaluatorError, check_accuracy
+
+    assert ACCURACY_TOLERANCE == 0.001
+    check_accuracy({"test_accuracy": 0.0}, 0.001, "d" * 64, "x")  # |0.001 - 0| is exactly 0.001
+    with pytest.raises(EvaluatorError, match="test accuracy"):
+        check_accuracy({"test_accuracy": 0.0}, 0.0011, "d" * 64, "x")

@@ -191,5 +191,41 @@ def test_the_eigh_route_drops_numerically_null_directions_and_clamps_negative_ei
     assert _trace_sqrt_product_eigh(np.diag([1.0, 3e-16]), np.eye(2)) == 1.0  # 3e-16 <= 2 * eps
     assert _trace_sqrt_product_eigh(np.diag([1.0, 1e-6]), np.eye(2)) == pytest.approx(1.0 + 1e-3, rel=1e-12)
     tiny = 1e-20 * np.eye(3)
-    assert _trace_sqrt_product_eigh(tiny, tiny) == pytest.approx(3e-20, rel=1e-9)
+    assert _trace_sqrt_product_eigh(tiny, tiny) == pytest.approx(3e-20, rel=1e-9, abs=0)  # no absolute slack
     assert _trace_sqrt_product_eigh(np.eye(2), np.diag([1.0, -1e-12])) == 1.0
+
+
+def test_features_must_be_a_matrix_of_at_least_two_rows() -> None:
+    for bad in (np.zeros(5), np.zeros((1, 3)), np.zeros((2, 3, 4))):
+        with pytest.raises(ValueError, match="N x D feature matrix"):
+            feature_statistics(bad)
+    mu, sigma = feature_statistics(np.array([[0.0, 1.0], [2.0, 3.0]]))
+    assert mu.tolist() == [1.0, 2.0] and sigma.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+
+
+def test_the_shared_support_drops_a_dimension_dead_in_either_covariance() -> None:
+    from gans.metrics.frechet import _shared_support
+
+    live, dead_first = np.diag([2.0, 3.0, 4.0]), np.diag([0.0, 3.0, 4.0])
+    for s1, s2 in ((dead_first, live), (live, dead_first)):
+        r1, r2 = _shared_support(s1, s2)
+        assert r1.tolist() == s1[1:, 1:].tolist() and r2.tolist() == s2[1:, 1:].tolist()
+    r1, r2 = _shared_support(live, live)
+    assert r1 is live and r2 is live  # nothing to drop: the matrices themselves
+
+
+def test_an_eigenvalue_exactly_at_the_cut_off_is_dropped() -> None:
+    """The cut-off is len(w) * eps * max(w); a direction exactly there counts as rounding too."""
+    from gans.metrics.frechet import _trace_sqrt_product_eigh
+
+    at_cut_off = 2 * np.finfo(np.float64).eps  # two eigenvalues, the largest 1
+    assert _trace_sqrt_product_eigh(np.diag([1.0, at_cut_off]), np.eye(2)) == 1.0
+    assert _trace_sqrt_product_eigh(np.diag([1.0, 2 * at_cut_off]), np.eye(2)) > 1.0
+
+
+def test_statistics_of_tensors_that_require_grad_or_live_elsewhere_are_taken_as_data() -> None:
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(2), requires_grad=True)
+    mu, sigma = feature_statistics(x)
+    expected_mu, expected_sigma = feature_statistics(x.detach().numpy())
+    assert np.array_equal(mu, expected_mu) and np.array_equal(sigma, expected_sigma)
+    assert frechet_distance(mu, torch.tensor(sigma, requires_grad=True), mu, sigma) == pytest.approx(0.0, abs=1e-9)

@@ -177,3 +177,33 @@ def test_intra_class_fid_needs_two_samples_a_side_and_no_more():
     mean, per_label = intra_class_fid(fake, torch.tensor([4, 4]), real, torch.tensor([4, 4]))
     assert isinstance(per_label["4"], float) and mean == per_label["4"]
     assert intra_class_fid(fake, torch.tensor([4, 4]), real, torch.tensor([4, 5])) == (None, {"4": None})
+
+
+def test_a_label_without_a_covariance_does_not_end_the_labels_after_it():
+    features = gaussian(7, 3, seed=13)
+    labels = torch.tensor([0, 0, 0, 1, 2, 2, 2])  # label 1 has one sample, 2 comes after it
+    mean, per_label = intra_class_fid(features, labels, features, labels)
+    assert per_label["1"] is None and per_label["0"] is not None and per_label["2"] is not None
+    assert mean == pytest.approx((per_label["0"] + per_label["2"]) / 2)
+
+
+def test_the_inception_score_uses_the_settings_splits_and_seed():
+    from torch_fidelity.metric_isc import isc_features_to_metric
+
+    logits = torch.randn(60, 10, generator=torch.Generator().manual_seed(4)) * 3
+    settings = MetricSettings(is_splits=4, rng_seed=7)
+    expected = isc_features_to_metric(logits, splits=4, shuffle=True, rng_seed=7)
+    assert inception_score(logits, settings) == {"is_mean": expected["inception_score_mean"],
+                                                  "is_std": expected["inception_score_std"]}
+    other_split = isc_features_to_metric(logits, splits=10, shuffle=True, rng_seed=7)
+    other_seed = isc_features_to_metric(logits, splits=4, shuffle=True, rng_seed=2020)
+    assert other_split["inception_score_std"] != expected["inception_score_std"]
+    assert other_seed["inception_score_std"] != expected["inception_score_std"]
+
+
+def test_density_counts_balls_exactly_past_float32s_integers():
+    """4097 fakes, each inside all 4097 real balls: 4097^2 = 16785409 balls held in all, an odd
+    number above 2^24 that float32 cannot hold; the count is kept in float64, so density is
+    exactly 4097 / k."""
+    same = torch.zeros(4097, 2)
+    assert density_coverage(same, same, k=5) == {"density": 4097 / 5, "coverage": 1.0}

@@ -255,3 +255,73 @@ def test_class_metrics_under_another_extractor_need_the_classifier(work, monkeyp
         assert protocol["references"]["b"]["data_sha256"] == references["b"]["data_sha256"]
         timing = result["timing"]
         assert 0.0 < timing["feature_extraction_s"] <= timing["total_s"] < 120.0
+
+
+def test_evaluate_two_domain_hands_on_device_settings_and_size_and_adds_its_own_extraction_time(
+        monkeypatch) -> None:
+    """The bookkeeping around the feature passes, with the passes faked: each reference must be
+    the domain it is given as, the device and the metric settings reach both passes, the held-out
+    inputs are as many as the samples, a classifier extractor can predict classes, and the
+    two-domain pass's time is added to the image pass's, against a clock that ticks 1 s a reading."""
+    from types import SimpleNamespace
+
+    from gans.metrics import evaluate as evaluate_module
+    from gans.metrics import extractors as extractors_module
+    from gans.metrics import two_domain as two_domain_module
+    from gans.metrics.extractors import ExtractorOptions
+    from gans.metrics.frechet import feature_statistics
+    from gans.metrics.scores import MetricSettings
+
+    seen: dict[str, list] = {"image_pass": [], "devices": [], "held_out_n": [], "predict": []}
+    ticks = iter(range(100, 1000))
+    monkeypatch.setattr(two_domain_module, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+
+    status = {"now": "completed"}
+
+    def image_pass(samples, real, name, options, device, settings):
+        seen["image_pass"].append((real["domain"], device, settings))
+        return {"status": status["now"], "metrics": {}, "protocol": {},
+                "timing": {"feature_extraction_s": 7.0, "total_s": 9.0}}
+
+    def features(extractor, weights, images, device):
+        seen["devices"].append(device)
+        return {"features": torch.randn(len(images), 4, dtype=torch.float64), "logits": torch.zeros(len(images), 10)}
+
+    monkeypatch.setattr(evaluate_module, "evaluate_images", image_pass)
+    monkeypatch.setattr(extractors_module, "resolve",
+                        lambda name, options: (SimpleNamespace(name="classifier"), "weights"))
+    monkeypatch.setattr(extractors_module, "extract_features", features)
+    monkeypatch.setattr(two_domain_module, "held_out_inputs", lambda domain_task, prepared, n:
+                        seen["held_out_n"].append(n) or {"source": prepared["a"][:n], "source_b": prepared["b"][:n]})
+    monkeypatch.setattr(two_domain_module, "task_metrics", lambda images, task, domain_task, predict, floor:
+                        seen["predict"].append(predict) or {"metrics": {}, "details": {}})
+
+    def reference(domain: str, domain_task: str = "sneaker-boot") -> dict:
+        features_ = torch.randn(30, 4, generator=torch.Generator().manual_seed(ord(domain)), dtype=torch.float64)
+        mu, sigma = feature_statistics(features_)
+        return {"domain_task": domain_task, "domain": domain, "features": features_, "mu": mu, "sigma": sigma,
+                "n": 30, "split": "test", "data_sha256": domain * 64}
+
+    images = pattern_images(12, seed=5)[0]
+    samples = record("translation", "sneaker-boot", {name: images for name in TASKS.get("translation").outputs})
+    held_out = {"a": images, "b": images, "split": "test"}
+    settings = MetricSettings(kid_subsets=7)
+    out = two_domain_module.evaluate_two_domain(samples, {"a": reference("a"), "b": reference("b")},
+                                                "classifier", ExtractorOptions(), held_out, "meta", settings)
+    assert seen["image_pass"] == [("b", "meta", settings)]  # the primary output, translated, is in domain B
+    assert seen["devices"] == ["meta"] and seen["held_out_n"] == [12]
+    assert seen["predict"][0] is not None  # the classifier extractor predicts classes itself
+    # clock: start 100, the two-domain pass 101 -> 102, end 103
+    assert out["timing"] == {"feature_extraction_s": 8.0, "total_s": 3.0}
+
+    two_domain_module.evaluate_two_domain(samples, {"a": reference("a"), "b": reference("b")},
+                                          "classifier", ExtractorOptions(), held_out)
+    assert seen["image_pass"][-1][1:] == ("cpu", MetricSettings()) and seen["devices"][-1] == "cpu"
+    status["now"] = "diverged"  # no two-domain pass: the image pass's time alone
+    diverged = two_domain_module.evaluate_two_domain(samples, {"a": reference("a"), "b": reference("b")},
+                                                     "classifier", ExtractorOptions(), held_out)
+    assert diverged["timing"]["feature_extraction_s"] == 7.0
+    for swapped in ({"a": reference("b"), "b": reference("b")},  # the right task, another domain
+                    {"a": reference("a", "negative"), "b": reference("b")}):  # the right domain, another task
+        with pytest.raises(ValueError, match="reference holds"):
+            two_domain_module.evaluate_two_domain(samples, swapped, "classifier", ExtractorOptions(), held_out)

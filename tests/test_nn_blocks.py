@@ -146,3 +146,22 @@ def test_its_gradient_flows_through_the_kept_units_only() -> None:
     kept = x.grad != 0
     assert torch.allclose(x.grad[kept], torch.full_like(x.grad[kept], 1 / 0.6))
     assert 0 < kept.float().mean().item() < 1
+
+
+def test_dropout_draws_its_mask_in_the_inputs_dtype_and_on_its_device() -> None:
+    """float64 activations get float64 uniforms (another stream of draws than float32's), and the
+    mask is made where the activations are (the meta device: shapes only, no data)."""
+    x = torch.ones(64, dtype=torch.float64)
+    torch.manual_seed(3)
+    out = portable_dropout(x, 0.5)
+    torch.manual_seed(3)
+    expected = (torch.rand(64, dtype=torch.float64) < 0.5) / 0.5
+    assert out.dtype == torch.float64 and torch.equal(out, expected)
+    torch.manual_seed(3)
+    assert not torch.equal(expected, (torch.rand(64) < 0.5) / 0.5)  # float32 draws would differ
+    assert portable_dropout(torch.ones(4, 4, device="meta"), 0.5).device.type == "meta"
+
+
+def test_a_dropout_layer_of_probability_zero_is_the_identity() -> None:
+    x = torch.randn(3, 5)
+    assert PortableDropout(0.0).train()(x) is x

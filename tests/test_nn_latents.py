@@ -96,3 +96,12 @@ def test_the_default_bound_on_rounds_is_100_000() -> None:
     import inspect
 
     assert inspect.signature(resample_beyond).parameters["max_rounds"].default == 100_000
+
+
+def test_resampling_gives_up_after_a_hundred_thousand_rounds() -> None:
+    """The bound on the rounds: a threshold no draw can meet in time stops with an error that
+    names it, instead of looping for ever."""
+    from gans.nn.latents import resample_beyond
+
+    with pytest.raises(RuntimeError, match=r"outside after 100000 rounds"):
+        resample_beyond(torch.full((1,), 5.0), 1e-12, torch.Generator().manual_seed(0))

@@ -243,3 +243,11 @@ def test_a_schedule_ends_at_the_final_resolution_from_the_last_boundary_on() -> 
     for stable, fade in ((-1, 10), (10, -1)):
         with pytest.raises(ValueError, match="phase lengths must be >= 0 images"):
             GrowthSchedule(8, 32, stable, fade)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3, 5])
+def test_equalized_convolutions_keep_the_image_size(kernel_size: int) -> None:
+    """Odd kernels are padded by kernel_size // 2 on each side: the output has the input's size."""
+    conv = EqualizedConv2d(2, 3, kernel_size)
+    assert conv.padding == kernel_size // 2
+    assert conv(torch.randn(1, 2, 8, 8)).shape == (1, 3, 8, 8)

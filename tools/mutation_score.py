@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     print("mutants: " + ", ".join(f"{status} {n}" for status, n in counts.most_common()) + f" (total {total})")
     if counts["not checked"]:
         print(f"warning: {counts['not checked']} mutants were not run: the run is incomplete")
-    print(f"raw score: {killed} killed (timeouts {counts['timeout']}) / {total} = {raw:.1f}%")
-    print(f"score: {killed} / ({total} - {len(equivalent)} documented equivalent) = {score:.1f}%")
+    print(f"raw score: {killed} killed (timeouts {counts['timeout']}) / {total} = {raw:.2f}%")
+    print(f"score: {killed} / ({total} - {len(equivalent)} documented equivalent) = {score:.2f}%")
     for name in stale:
         print(f"stale equivalent entry (not a surviving mutant now): {name}")
     if args.list:

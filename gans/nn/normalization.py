@@ -22,11 +22,6 @@ def pixel_norm(x: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
 
 
-class PixelNorm(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pixel_norm(x)
-
-
 def instance_norm(x: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """Zero mean, unit mean square over the spatial positions of each channel of each sample."""
     x = x - x.mean(dim=(2, 3), keepdim=True)
