@@ -18,7 +18,8 @@ from gans.nn.equalized import EqualizedLinear
 from gans.nn.growth import blend_reals
 from gans.nn.resample import upsample2x
 from gans.spec import Batch, DataSpec, EvalInput, Progress
-from test_models_progan import assert_resume_in_fade_in_is_bit_identical
+from gans.train import run_identity, train
+from test_models_progan import assert_resume_in_fade_in_is_bit_identical, run_settings
 
 SPEC = DataSpec("synthetic", channels=1, resolution=16, num_classes=4)
 SMALL = {"z_dim": 16, "w_dim": 16, "mapping_width": 16, "fmap_base": 64, "fmap_max": 16,
@@ -267,3 +268,50 @@ def test_ema_copy_tracks_g_growth_and_w_avg() -> None:
 
 def test_a_run_killed_in_a_fade_in_resumes_bit_identically(tiny_data: Path, tmp_path: Path) -> None:
     assert_resume_in_fade_in_is_bit_identical(tiny_data, tmp_path, "stylegan", SMALL)
+
+
+# --------------------------------------------------------------------------- lr ramp-down (a suite option)
+def test_lr_is_constant_by_default_and_ramps_to_0_over_the_last_share_when_asked() -> None:
+    paper = make()
+    assert paper.config["lr_rampdown"] == 0 and not paper.uses_budget and StyleGAN.deviations(paper.config) == []
+    assert {paper.learning_rate(Progress(step=k, total_steps=200)) for k in (0, 150, 199)} == {1e-3}
+    ramped = make(lr_rampdown=0.25)  # over the last 50 of 200 steps
+    lr = [ramped.learning_rate(Progress(step=k, total_steps=200)) for k in range(200)]
+    assert set(lr[:151]) == {1e-3}  # constant up to where the ramp starts
+    assert lr[175] == pytest.approx(0.5e-3, rel=1e-12)  # half-way down the half-cosine
+    assert lr[199] == pytest.approx(1e-3 * (0.5 - 0.5 * math.cos(math.pi / 50)), rel=1e-12)
+    assert all(a > b for a, b in zip(lr[150:], lr[151:]))
+    assert ramped.uses_budget and "lr ramped down to 0 over the last 25%" in StyleGAN.deviations(ramped.config)[0]
+
+
+def test_a_training_step_applies_the_ramped_lr_to_both_optimizers() -> None:
+    model = make(lr_rampdown=0.5)
+    logs = model.train_step(Batch(reals()), Progress(step=15, images_seen=120, total_steps=20, batch_size=8))
+    expected = 1e-3 * (0.5 - 0.5 * math.cos(math.pi * 0.5))
+    assert logs["lr"] == expected
+    assert [opt.param_groups[0]["lr"] for opt in (model.opt_G, model.opt_D)] == [expected, expected]
+
+
+def test_a_ramped_run_resumes_bit_identically_and_never_resumes_another_budget(
+        tiny_data: Path, tmp_path: Path, capsys) -> None:
+    """Killed after its step-10 checkpoint, inside the ramp (steps 7 to 14), the rerun ends equal to
+    the whole run; a run of another budget has another identity, so it starts from step 0."""
+    config = {**SMALL, "lr_rampdown": 0.5}
+    run = tmp_path / "run"
+    train(run_settings(tiny_data, tmp_path, "stylegan", config, steps=14))
+    whole = torch.load(run / "final.pt", weights_only=False)
+    for name in ("final.pt", "status.json"):  # what the run wrote after its last checkpoint
+        (run / name).unlink()
+    capsys.readouterr()
+    train(run_settings(tiny_data, tmp_path, "stylegan", config, steps=14))
+    assert "resumed from step 10" in capsys.readouterr().out
+    again = torch.load(run / "final.pt", weights_only=False)
+    for net in whole["networks"]:
+        for key, value in whole["networks"][net].items():
+            assert torch.equal(value, again["networks"][net][key]), f"{net}.{key}"
+    model = build_model("stylegan", SPEC, config)
+    ids = {steps: run_identity(run_settings(tiny_data, tmp_path, "stylegan", config, steps=steps), model, "d")
+           for steps in (14, 20)}
+    assert ids[14] != ids[20]
+    train(run_settings(tiny_data, tmp_path, "stylegan", config, steps=20))
+    assert "resumed from" not in capsys.readouterr().out

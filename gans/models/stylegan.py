@@ -24,12 +24,15 @@ per step at its 32-px minibatch of 64, our default `ema_decay`. The per-pixel no
 samples is a fixed function of each latent (drawn from a generator seeded by the latent's bytes),
 so a sample depends on its latent alone, like every other model's, and the suite's latent bank
 stays the same for every model. Widths follow nf(stage) = min(fmap_base / 2^stage, fmap_max),
-512 everywhere at 32 px by default.
+512 everywhere at 32 px by default. The learning rate is constant, as in the paper, unless a
+suite sets `lr_rampdown`: then it falls to 0 by a half-cosine over that last share of the budget
+(a short CPU budget's choice; the report flags it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, ClassVar, Mapping, Optional, Sequence
 
 import torch
@@ -214,7 +217,7 @@ class StyleGAN(GrowingGAN):
         "first_resolution": 8, "stable_images": 600_000, "fade_images": 600_000, "batch_sizes": [],
         "lr": 1e-3, "beta1": 0.0, "beta2": 0.99, "adam_eps": 1e-8,
         "r1_gamma": 10.0, "style_mixing_prob": 0.9, "w_avg_beta": 0.995, "truncation_cutoff": 8,
-        "ema_decay": 0.9956, "ema_start": 0,
+        "ema_decay": 0.9956, "ema_start": 0, "lr_rampdown": 0.0,
     }
     network_builders = {"image": stylegan_networks}
     supports_truncation = True
@@ -224,8 +227,30 @@ class StyleGAN(GrowingGAN):
         "per latent; optimizer state reset at every phase change; evaluation images clipped to "
         "[-1, 1] and nearest-upsampled to 32 px when a run ends below it.")
 
+    @classmethod
+    def deviations(cls, config: Mapping[str, Any]) -> list[str]:
+        """The paper keeps lr constant; a short CPU budget may let it fall at the end."""
+        share = config["lr_rampdown"]
+        return ([f"lr ramped down to 0 over the last {share:.0%} of the budget (half-cosine; "
+                 f"the paper keeps it constant)"] if share > 0 else [])
+
+    @property
+    def uses_budget(self) -> bool:  # type: ignore[override]
+        """A ramp-down reads the budget, so a run with one never resumes another budget's."""
+        return self.config["lr_rampdown"] > 0
+
     def optimizer(self, network: str) -> OptimizerFactory:
         return adam(self.config)
+
+    def learning_rate(self, progress: Progress) -> float:
+        """`lr`, constant as in the paper, or, with `lr_rampdown` > 0, falling to 0 by a
+        half-cosine over that last share of the budget (a short run's last steps settle instead
+        of ending mid-oscillation)."""
+        share = self.config["lr_rampdown"]
+        if share <= 0:
+            return self.config["lr"]
+        left = min(1.0, (1.0 - progress.fraction) / share)
+        return self.config["lr"] * (0.5 - 0.5 * math.cos(math.pi * left))
 
     # ----------------------------------------------------------------- training
     def training_styles(self, n: int) -> torch.Tensor:
@@ -250,6 +275,10 @@ class StyleGAN(GrowingGAN):
     def train_step(self, batch: Batch, progress: Progress) -> dict[str, float]:
         """One D step (logistic loss + R1 on the reals), then one G step (non-saturating)."""
         self.grow_to(progress)
+        lr = self.learning_rate(progress)
+        for opt in self.optimizers().values():
+            for group in opt.param_groups:
+                group["lr"] = lr
         self.G.train()
         self.D.train()
         reals = self.real_images(batch.x).detach().requires_grad_(True)
@@ -271,7 +300,7 @@ class StyleGAN(GrowingGAN):
         self.opt_G.step()
         self.D.requires_grad_(True)
         return {"loss_D": (loss + r1).item(), "r1_penalty": r1.item(), "loss_G": loss_G.item(),
-                **self.growth_logs()}
+                "lr": lr, **self.growth_logs()}
 
     # ----------------------------------------------------------------- evaluation
     def noise_for(self, G: StyleGenerator, z: torch.Tensor) -> list[torch.Tensor]:
