@@ -201,6 +201,12 @@ class GANVariant(abc.ABC):
         """All optimizers by name; saved in checkpoints."""
         return dict(self.opts)
 
+    def set_learning_rate(self, lr: float) -> None:
+        """Give every optimizer `lr` (a schedule that reads the step sets it before each step)."""
+        for opt in self.opts.values():
+            for group in opt.param_groups:
+                group["lr"] = lr
+
     def place(self, placement: Placement, ranks: Ranks = SINGLE_PROCESS) -> None:
         """Apply the loop's placement (memory format) to every network now, and to every
         network added or rebuilt later; with the ranks of a job on several processes, every

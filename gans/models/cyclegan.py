@@ -157,9 +157,7 @@ class CycleGAN(GANVariant):
         """G and F on adversarial + cycle + identity losses (D frozen), then D_A and D_B on real
         images against pooled fakes."""
         lr = self.learning_rate(progress)
-        for opt in self.opts.values():
-            for group in opt.param_groups:
-                group["lr"] = lr
+        self.set_learning_rate(lr)
         for net in self.nets.values():
             net.train()
         a, b = batch.x, batch.x_b

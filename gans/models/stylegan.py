@@ -276,9 +276,7 @@ class StyleGAN(GrowingGAN):
         """One D step (logistic loss + R1 on the reals), then one G step (non-saturating)."""
         self.grow_to(progress)
         lr = self.learning_rate(progress)
-        for opt in self.optimizers().values():
-            for group in opt.param_groups:
-                group["lr"] = lr
+        self.set_learning_rate(lr)
         self.G.train()
         self.D.train()
         reals = self.real_images(batch.x).detach().requires_grad_(True)
