@@ -116,7 +116,8 @@ class GAN(GANVariant):
     protocol_notes: ClassVar[str] = (
         "Alternating D/G updates (paper Algorithm 1, k=1; the released code updates both "
         "simultaneously). G's sigmoid output s is mapped to 2s-1 for [-1, 1] images; "
-        "no max-norm constraints. Toy 2-D runs use Adam(1e-3, 0.5) and 2-d noise instead of SGD.")
+        "no max-norm constraints. Toy 2-D runs default to Adam(1e-3, 0.5) and 2-d noise instead of "
+        "SGD; a suite's model_config can set others (the Budget line lists them).")
 
     latent_prior = "uniform"
 

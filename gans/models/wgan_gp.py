@@ -20,6 +20,9 @@ Toy 2-D data (spec.kind == "points", `kind_defaults`): MLPs set by the `points_*
 (gans.nn.mlp; 3 x 128 ReLU by default) with 2-d noise and Adam (lr 1e-3, beta1 0.5, beta2 0.9),
 as in the paper's toy code (gan_toy.py) but with 10x its lr, so that G reaches the ring-8 modes
 within ~2000 G steps; lambda stays 10. The toy protocols' suites set the code's lr 1e-4 again.
+The penalty is not scale-free: on data s times larger lambda weighs as lambda / s against the
+Wasserstein term, and at lambda = 10 G does not settle on the small protocol mixtures (measured
+with scripts/toy_probe.py; README, "Mode collapse on the published toy protocols").
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class WGANGP(CriticGAN):
     }
     protocol_notes: ClassVar[str] = (
         "Adam beta1 = 0.5 as in the released MNIST/CIFAR scripts (the paper's Algorithm 1 uses 0); "
-        "layer norm (GroupNorm, 1 group) in the critic. Toy 2-D runs: Adam(1e-3, 0.5, 0.9), 2-d noise.")
+        "layer norm (GroupNorm, 1 group) in the critic. Toy 2-D runs default to Adam(1e-3, 0.5, 0.9) "
+        "and 2-d noise; a suite's model_config can set others (the Budget line lists them).")
     critic_logs = ("loss_D", "gradient_penalty", "wasserstein_estimate")
 
     network_builders = {"image": conv_networks, "points": points_networks}
