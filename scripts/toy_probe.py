@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gans.data.toy import TOY_MIXTURES, ToyMixture, sample_toy  # noqa: E402
+from gans.io import write_json_atomic  # noqa: E402
 from gans.metrics.toy import ToyProtocol, toy_metrics, toy_protocol  # noqa: E402
 from gans.models import build_model  # noqa: E402
 from gans.models.base import GANVariant  # noqa: E402
@@ -165,9 +166,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     rows = run_probe(args.suite, args.model, args.dataset, args.seed, args.steps, args.every,
                      args.scale, parse_overrides(args.set))
     if args.out:
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(json.dumps(rows, indent=1) + "\n")
-        tmp.replace(args.out)
+        write_json_atomic(args.out, rows)
 
 
 if __name__ == "__main__":
